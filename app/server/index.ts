@@ -1,0 +1,2 @@
+/** `nestbox serve` lives here (app/server). */
+export {};
