@@ -1,2 +1,5 @@
-/** The Nestbox API contract (issue: one contract for every shell). Filled in by app/api/*.ts. */
+/** The Nestbox API contract: one language for the Electron shell, `nestbox serve`, and the renderer. */
 export const API_VERSION = 1;
+export * from './models';
+export * from './contract';
+export * from './wire';
