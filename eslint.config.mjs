@@ -27,6 +27,8 @@ export default tseslint.config(
   { files: ['app/core/**'], rules: noImport(['**/api/**', '**/main/**', '**/preload/**', '**/renderer/**', '**/server/**', '**/cli/**', 'electron', 'react'], 'app/core is the engine: plain Node, no shells, no electron.') },
   // renderer and preload never touch core.
   { files: ['app/renderer/**', 'app/preload/**'], rules: noImport(['**/core/**', '**/main/**', '**/server/**', '**/cli/**', 'node:*', 'fs', 'child_process'], 'The renderer and preload talk only to the contract (app/api).') },
+  // service: the contract implemented over core; shared by main and server. No shells, no electron.
+  { files: ['app/service/**'], rules: noImport(['**/main/**', '**/preload/**', '**/renderer/**', '**/server/**', '**/cli/**', 'electron', 'react'], 'app/service implements the contract over core for every shell; it imports no shell.') },
   // shells do not import each other.
   { files: ['app/server/**', 'app/cli/**'], rules: noImport(['**/main/**', '**/preload/**', '**/renderer/**', 'electron'], 'Shells do not import each other or electron.') },
   { files: ['app/main/**'], rules: noImport(['**/renderer/**', '**/server/**', '**/cli/**'], 'The Electron shell uses api and core, not other shells.') },
