@@ -5,6 +5,7 @@ import react from '@vitejs/plugin-react';
 // and end-to-end tests that start real servers, QEMU and Chromium (run one file at a time).
 export default defineConfig({
   test: {
+    reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
         test: {
