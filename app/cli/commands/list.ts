@@ -1,11 +1,35 @@
-import { NestboxError } from '../../core/errors';
 import { defineCommand } from '../command';
+import { choiceFlag } from '../library-args';
 
-// Placeholder until the issue that owns `list` lands.
 export default defineCommand({
-  usage: '',
-  options: {},
-  async run() {
-    throw new NestboxError('UNSUPPORTED', '`nestbox list` is not implemented yet.');
+  usage: '[--source local|oci] [--format text|json] [-q|--quiet]',
+  options: {
+    source: { type: 'string' },
+    format: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
+  positionals: [0, 0],
+  async run({ values, stdout }) {
+    const source = values.source === undefined ? undefined : choiceFlag(values.source, '--source', ['local', 'oci'] as const, 'local');
+    const format = choiceFlag(values.format, '--format', ['text', 'json'] as const, 'text');
+    const { openLibrary } = await import('../../core/library/library');
+    const { listEntry, relativeTime, renderTable } = await import('../../core/library/tart-output');
+    const lib = await openLibrary();
+    const rows = [];
+    if (source === undefined || source === 'local') rows.push(...(await lib.list()).map((vm) => listEntry(vm, 'local')));
+    if (source === undefined || source === 'oci') {
+      const { listCachedImages } = await import('../../core/oci/cache');
+      rows.push(...(await listCachedImages(lib.home)).map((img) => listEntry({ ...img, state: 'stopped' }, 'OCI')));
+    }
+    if (values.quiet) {
+      for (const r of rows) stdout.write(`${r.Name}\n`);
+      return;
+    }
+    if (format === 'json') {
+      stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      return;
+    }
+    const now = new Date();
+    stdout.write(renderTable(rows.map((r) => ({ ...r, Accessed: relativeTime(new Date(r.Accessed), now) }))) + '\n');
   },
 });

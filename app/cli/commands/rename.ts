@@ -1,11 +1,12 @@
-import { NestboxError } from '../../core/errors';
 import { defineCommand } from '../command';
 
-// Placeholder until the issue that owns `rename` lands.
 export default defineCommand({
-  usage: '',
+  usage: 'NAME NEW_NAME',
   options: {},
-  async run() {
-    throw new NestboxError('UNSUPPORTED', '`nestbox rename` is not implemented yet.');
+  positionals: [2, 2],
+  async run({ positionals }) {
+    const { openLibrary } = await import('../../core/library/library');
+    const lib = await openLibrary();
+    await lib.rename(positionals[0]!, positionals[1]!);
   },
 });
