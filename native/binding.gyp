@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "nestbox_native",
-      "sources": ["src/native.cc"],
+      "sources": ["src/native.cc", "src/lz4.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

@@ -27,5 +27,15 @@ export function punchHole(fd: number, offset: number, length: number): void;
 export function seekData(fd: number, offset: number): number;
 /** lseek(fd, offset, SEEK_HOLE): next hole offset at or after `offset` (the file size if none). */
 export function seekHole(fd: number, offset: number): number;
+/**
+ * Decodes one raw LZ4 block (`src`) into `dst` at `dstPos` (not past `dstEnd`, default dst's length). Matches may
+ * refer back before `dstPos` (keep the previous 64 KiB of output there). Returns the new end position, or a
+ * negative number when the block is malformed or does not fit.
+ */
+export function lz4DecodeBlock(src: Uint8Array, dst: Uint8Array, dstPos: number, dstEnd?: number): number;
+/** Encodes `src` as one self-contained raw LZ4 block into `dst`. Returns the encoded size, -1 if dst is too small. */
+export function lz4EncodeBlock(src: Uint8Array, dst: Uint8Array): number;
+/** Worst-case encoded size of n bytes. */
+export function lz4CompressBound(n: number): number;
 /** Platform tag the addon was built for. */
 export const platform: string;

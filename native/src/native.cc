@@ -33,6 +33,8 @@
 #include <sys/clonefile.h>
 #endif
 
+void RegisterLz4(Napi::Env env, Napi::Object exports);  // src/lz4.cc
+
 namespace {
 
 const char *ErrnoCode(int err) {
@@ -486,6 +488,7 @@ Napi::Value SeekData(const Napi::CallbackInfo &info) { return SeekWhence(info, S
 Napi::Value SeekHole(const Napi::CallbackInfo &info) { return SeekWhence(info, SEEK_HOLE, "lseek(SEEK_HOLE)"); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  RegisterLz4(env, exports);  // src/lz4.cc: raw LZ4 block codec for OCI disk layers
   exports.Set("fcntlLock", Napi::Function::New(env, FcntlLock, "fcntlLock"));
   exports.Set("fcntlGetLockPid", Napi::Function::New(env, FcntlGetLockPid, "fcntlGetLockPid"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));

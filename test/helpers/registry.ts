@@ -175,3 +175,37 @@ export function blobDataPath(storage: string, digest: string): string {
 export function sha256Hex(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
+
+/**
+ * Pushes a small Tart-format test image made of `diskBytes` to `host/repo` (anonymous, plain HTTP) with Nestbox's
+ * engine, from a throwaway TART_HOME. Returns the manifest digest. `layerSize` makes several disk layers.
+ */
+export async function pushTestImage(
+  host: string,
+  repo: string,
+  diskBytes: Uint8Array,
+  o: { layerSize?: number; compression?: 'lz4' | 'zstd'; os?: 'linux' | 'darwin'; credentials?: { username: string; password: string } } = {},
+): Promise<{ digest: string }> {
+  const { homePaths } = await import('../../app/core/library/home');
+  const { push } = await import('../../app/core/oci/push');
+  const { CredentialStore, staticProvider } = await import('../../app/core/oci/credentials');
+  const { NOOP_TASK } = await import('../../app/core/tasks/context');
+  const root = mkdtempSync(path.join(os.tmpdir(), 'nestbox-pushimg-'));
+  try {
+    const home = homePaths(root);
+    const vm = path.join(home.vms, 'src');
+    mkdirSync(vm, { recursive: true });
+    mkdirSync(home.tmp, { recursive: true });
+    mkdirSync(home.cache, { recursive: true });
+    writeFileSync(
+      path.join(vm, 'config.json'),
+      JSON.stringify({ version: 1, os: o.os ?? 'linux', arch: 'arm64', cpuCountMin: 1, cpuCount: 1, memorySizeMin: 268435456, memorySize: 268435456, macAddress: '7e:1c:f2:4a:78:30', display: { width: 1024, height: 768 } }, null, 2),
+    );
+    writeFileSync(path.join(vm, 'disk.img'), diskBytes);
+    writeFileSync(path.join(vm, 'nvram.bin'), Buffer.alloc(64 * 1024, 0x4e));
+    const credentials = new CredentialStore(o.credentials ? [staticProvider(o.credentials)] : []);
+    return await push(home, 'src', [`${host}/${repo}`], { insecure: true, credentials, layerSize: o.layerSize ?? 4 * 1024 * 1024, compression: o.compression }, NOOP_TASK);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
