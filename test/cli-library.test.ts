@@ -3,7 +3,7 @@
  * Build first: `node scripts/build.mjs node`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NESTBOX_BIN, nestbox, tempHome, type TempHome } from './helpers';
@@ -145,7 +145,6 @@ describe('errors and exit codes', () => {
     const h = home();
     await ok(['create', 'old', '--linux', '--disk-size', '1'], h.env);
     await ok(['create', 'new', '--linux', '--disk-size', '1'], h.env);
-    const { utimesSync } = await import('node:fs');
     const t = new Date(Date.now() - 40 * 86_400_000);
     utimesSync(path.join(h.root, 'vms', 'old'), t, t);
     await ok(['prune', '--entries', 'vms', '--older-than', '30'], h.env);
@@ -176,5 +175,41 @@ describe('interrupted clone', () => {
     expect(readdirSync(tmp)).toHaveLength(1); // the stale temp dir…
     await ok(['list'], h.env);
     expect(readdirSync(tmp)).toEqual([]); // …collected by the next command (Tart's GC rule)
+  });
+});
+
+describe('OCI cache entries in the library commands', () => {
+  const digest = 'sha256:' + 'ab'.repeat(32);
+  function fakeCache(h: TempHome, accessed: Date) {
+    const repo = path.join(h.root, 'cache', 'OCIs', '127.0.0.1%3A5000', 'team', 'debian');
+    const dir = path.join(repo, digest);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'config.json'), '{}');
+    writeFileSync(path.join(dir, 'nvram.bin'), '');
+    writeScatteredDisk(path.join(dir, 'disk.img'), 2_000_000_000, 4 * MiB, 1);
+    symlinkSync(dir, path.join(repo, 'latest'));
+    utimesSync(dir, accessed, accessed);
+    return dir;
+  }
+
+  it('list --source oci shows tags and digests with Tart fields; delete and prune address the cache', async () => {
+    const h = home();
+    await ok(['create', 'local-vm', '--linux', '--disk-size', '1'], h.env);
+    fakeCache(h, new Date(Date.now() - 10 * 86_400_000));
+    const oci = JSON.parse((await ok(['list', '--source', 'oci', '--format', 'json'], h.env)).stdout);
+    expect(oci.map((e: { Name: string }) => e.Name)).toEqual([`127.0.0.1:5000/team/debian:latest`, `127.0.0.1:5000/team/debian@${digest}`]);
+    expect(oci[0]).toMatchObject({ Source: 'OCI', Disk: 2, Size: 0, Running: false, State: 'stopped' });
+    const all = (await ok(['list', '-q'], h.env)).stdout.trim().split('\n');
+    expect(all).toEqual(['local-vm', '127.0.0.1:5000/team/debian:latest', `127.0.0.1:5000/team/debian@${digest}`]);
+
+    await ok(['delete', '127.0.0.1:5000/team/debian:latest'], h.env);
+    expect((await ok(['list', '--source', 'oci', '-q'], h.env)).stdout).toBe(''); // GC removed the untagged digest
+
+    fakeCache(h, new Date(Date.now() - 10 * 86_400_000));
+    await ok(['prune', '--older-than', '30'], h.env); // default --entries caches
+    expect((await ok(['list', '--source', 'oci', '-q'], h.env)).stdout.trim().split('\n')).toHaveLength(2);
+    await ok(['prune', '--entries', 'caches', '--older-than', '5'], h.env);
+    expect((await ok(['list', '--source', 'oci', '-q'], h.env)).stdout).toBe('');
+    expect((await ok(['list', '-q'], h.env)).stdout).toBe('local-vm\n');
   });
 });

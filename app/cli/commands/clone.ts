@@ -1,7 +1,7 @@
 import { defineCommand } from '../command';
-import { stderrTask } from '../library-args';
+import { intFlag, stderrTask } from '../library-args';
 
-// Local sources only for now; remote sources (pull, then clone from the OCI cache) branch here.
+// Local sources; a remote source (pull into the OCI cache, then cloneFromDirectory) branches in before lib.clone.
 export default defineCommand({
   usage: 'SOURCE NEW_NAME [--insecure] [--concurrency N] [--prune-limit GB]',
   options: {
@@ -11,12 +11,20 @@ export default defineCommand({
     deduplicate: { type: 'boolean' },
   },
   positionals: [2, 2],
-  async run({ positionals, stderr }) {
+  async run({ values, positionals, stderr }) {
     const [src, dst] = positionals as [string, string];
+    const pruneLimitGB = intFlag(values['prune-limit'], '--prune-limit', '100') ?? 100;
     const { openLibrary } = await import('../../core/library/library');
     // Tart's rule: no tmp/ garbage collection before clone (a resumable pull may be waiting there).
     const lib = await openLibrary({ collectGarbage: false });
-    const { method } = await lib.clone(src, dst, stderrTask(stderr));
+    const task = stderrTask(stderr);
+    const { vm, method } = await lib.clone(src, dst, task);
     if (stderr.isTTY) stderr.write(`Cloned "${src}" to "${dst}" (${method === 'reflink' ? 'copy-on-write' : 'sparse copy'}).\n`);
+    // Tart's auto-prune: make room in the caches for the clone's disk to fill up (capped by --prune-limit).
+    const required = Math.min(Math.max(0, vm.disk.apparent - vm.disk.allocated), pruneLimitGB * 1024 ** 3);
+    if (required > 0) {
+      const { autoPrune } = await import('../../core/oci/cache');
+      for (const name of await autoPrune(lib.home, required)) task.log(`Auto-pruned ${name} to make room.`);
+    }
   },
 });
