@@ -81,7 +81,9 @@ export class AppleLz4Decoder {
         const enc = b.readUInt32LE(p + 8);
         if (this.inLen - p < 12 + enc) break;
         this.room(dec);
-        const end = native().lz4DecodeBlock(b.subarray(p + 12, p + 12 + enc), this.out, this.pos, this.pos + dec);
+        // Only real output may be referenced: the window starts where valid history starts.
+        const start = this.pos - Math.min(this.pos, this.produced);
+        const end = start + native().lz4DecodeBlock(b.subarray(p + 12, p + 12 + enc), this.out.subarray(start), this.pos - start, this.pos - start + dec);
         if (end !== this.pos + dec) throw new FormatError(`corrupt LZ4 block at compressed offset ${this.compressedAtBoundary} (code ${end})`);
         this.pos = end;
         this.produced += dec;

@@ -153,7 +153,8 @@ export class Registry {
       try {
         res = await request(url, { method, headers, body: typeof o.body === 'function' ? o.body() : o.body, timeoutMs: this.o.timeoutMs, signal: this.o.signal });
       } catch (e) {
-        if ((e as Error).name === 'AbortError' || !o.retry || attempt >= RETRIES) throw this.transportError(e);
+        const errno = e instanceof TransportError ? e.errno : undefined;
+        if ((e as Error).name === 'AbortError' || !o.retry || attempt >= RETRIES || errno === 'ENOTFOUND' || errno === 'ECONNREFUSED') throw this.transportError(e);
         this.o.log?.(`Retrying after a network error (${(e as Error).message})`);
         await backoff(attempt);
         continue;
@@ -189,13 +190,27 @@ export class Registry {
     const bytes = await readBody(res, 16 * 1024 * 1024);
     if (res.statusCode === 404) {
       const text = registryErrorText(bytes);
-      const repoMissing = /NAME_UNKNOWN/.test(text);
+      let repoMissing = /NAME_UNKNOWN/.test(text);
+      let tags: string[] = [];
+      if (!repoMissing) {
+        // Many registries answer MANIFEST_UNKNOWN for missing repositories too: ask for the tag list to tell them apart.
+        try {
+          const t = await this.send('GET', this.url('tags/list'));
+          const tb = await readBody(t, 4 * 1024 * 1024);
+          if (t.statusCode === 404) repoMissing = true;
+          else if (t.statusCode === 200) tags = ((JSON.parse(tb.toString('utf8')) as { tags?: string[] }).tags ?? []).slice(0, 10);
+        } catch {}
+      }
       throw new NestboxError(
         'NOT_FOUND',
         repoMissing ? `Repository ${this.host}/${this.namespace} does not exist.` : `${this.host}/${this.namespace} has no image "${reference}".`,
         {
-          fix: repoMissing ? 'Check the repository name (and that you are logged in to see private repositories).' : 'Check the tag or digest; list the tags the registry has.',
-          details: { host: this.host, namespace: this.namespace, reference, registryError: text },
+          fix: repoMissing
+            ? 'Check the repository name (and that you are logged in to see private repositories).'
+            : tags.length > 0
+              ? `Check the tag or digest; tags in this repository include: ${tags.join(', ')}.`
+              : 'Check the tag or digest.',
+          details: { host: this.host, namespace: this.namespace, reference, registryError: text, tags },
         },
       );
     }
