@@ -18,9 +18,11 @@ export function flockWait(fd: number, op: 'ex' | 'sh'): Promise<void>;
 export function reflink(src: string, dst: string): Promise<void>;
 /**
  * Sparse-aware copy: copies only allocated data (SEEK_DATA/SEEK_HOLE) and leaves all-zero 4 KiB blocks as holes,
- * like `cp --sparse=always`. dst is created (must not exist) with src's mode; its size equals src's.
+ * like `cp --sparse=always`. dst is created (must not exist) with src's mode; its size equals src's. Writeback starts
+ * as it goes and dst is fsynced before the promise resolves. `cancel`: set element 0 to non-zero (Atomics.store) to
+ * stop between reads — it then rejects with code ECANCELED and dst is removed.
  */
-export function sparseCopy(src: string, dst: string): Promise<{ bytesWritten: number }>;
+export function sparseCopy(src: string, dst: string, cancel?: Int32Array): Promise<{ bytesWritten: number }>;
 /** Deallocate a range of a file, keeping its size (Linux fallocate PUNCH_HOLE, macOS F_PUNCHHOLE). */
 export function punchHole(fd: number, offset: number, length: number): void;
 /** lseek(fd, offset, SEEK_DATA): next data offset at or after `offset`, or -1 if none. */

@@ -57,6 +57,7 @@ const char *ErrnoCode(int err) {
     case EDEADLK: return "EDEADLK";
     case ENOLCK: return "ENOLCK";
     case EFBIG: return "EFBIG";
+    case ECANCELED: return "ECANCELED";
 #if defined(EOPNOTSUPP) && EOPNOTSUPP != ENOTSUP
     case EOPNOTSUPP: return "EOPNOTSUPP";
 #endif
@@ -304,6 +305,14 @@ class SparseCopyWorker : public Napi::AsyncWorker {
         deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
+  // Optional cancel flag: element 0 of an Int32Array the caller sets to non-zero (Atomics.store) to stop the copy
+  // between reads. The reference keeps its buffer alive (and in place) until the worker is done.
+  void SetCancelFlag(Napi::Int32Array flag) {
+    cancelRef_ = Napi::Persistent(static_cast<Napi::Object>(flag));
+    cancel_ = flag.Data();
+  }
+  bool Cancelled() const { return cancel_ != nullptr && __atomic_load_n(cancel_, __ATOMIC_RELAXED) != 0; }
+
   bool Fail(const char *syscall, int err) {
     err_ = err;
     syscall_ = syscall;
@@ -338,6 +347,7 @@ class SparseCopyWorker : public Napi::AsyncWorker {
   bool CopyRange(int in, int out, off_t start, off_t end, std::vector<unsigned char> &buf) {
     off_t pos = start;
     while (pos < end) {
+      if (Cancelled()) return Fail("sparseCopy", ECANCELED);
       size_t want = static_cast<size_t>(std::min<off_t>(end - pos, static_cast<off_t>(buf.size())));
       ssize_t r = pread(in, buf.data(), want, pos);
       if (r == -1) {
@@ -439,11 +449,21 @@ class SparseCopyWorker : public Napi::AsyncWorker {
   std::string failedPath_;
   uint64_t written_ = 0;
   Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference cancelRef_;
+  int32_t *cancel_ = nullptr;
 };
 
 Napi::Value SparseCopy(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  auto *w = new SparseCopyWorker(env, ArgString(info, 0, "source path"), ArgString(info, 1, "destination path"));
+  std::string src = ArgString(info, 0, "source path");
+  std::string dst = ArgString(info, 1, "destination path");
+  bool hasFlag = info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull();
+  if (hasFlag && (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+                  info[2].As<Napi::Int32Array>().ElementLength() < 1)) {
+    throw Napi::TypeError::New(env, "cancel flag must be an Int32Array of length >= 1");
+  }
+  auto *w = new SparseCopyWorker(env, src, dst);
+  if (hasFlag) w->SetCancelFlag(info[2].As<Napi::Int32Array>());
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

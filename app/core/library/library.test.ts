@@ -254,6 +254,28 @@ describe('clone', () => {
     expect((await code(lib.cloneFromDirectory(path.join(lib.home.root, 'nothing'), 'x'))).code).toBe('NOT_FOUND');
   });
 
+  it('cancelling mid-copy stops the copy, removes the temp dir and leaves no VM', async () => {
+    const { lib } = newLib();
+    await lib.create({ name: 'src', diskSizeGB: 1 });
+    writeScatteredDisk(path.join(lib.dirOf('src'), 'disk.img'), 8 * GiB, 1 * GiB, 32);
+    const ac = new AbortController();
+    const t = { ...recordingTask(), signal: ac.signal };
+    const p = lib.clone('src', 'dst', t);
+    // Abort once the copy is under way (a temp VM dir holding a disk.img), polled with a deadline.
+    const deadline = Date.now() + 30_000;
+    let started = false;
+    while (!started && Date.now() < deadline) {
+      started = readdirSync(lib.home.tmp).some((d) => existsSync(path.join(lib.home.tmp, d, 'disk.img')));
+      if (!started) await new Promise((r) => setTimeout(r, 2));
+    }
+    ac.abort();
+    const e = await code(p);
+    expect(started).toBe(true);
+    expect(e.code).toBe('CANCELLED');
+    expect(readdirSync(lib.home.vms)).toEqual(['src']);
+    expect(readdirSync(lib.home.tmp)).toEqual([]);
+  });
+
   it('falls back to the sparse copy when the filesystem cannot reflink, and reports it', async () => {
     const { lib } = newLib();
     const src = path.join(lib.home.root, 'f');
@@ -401,6 +423,30 @@ describe('prune and access dates', () => {
     } finally {
       await holder.release();
     }
+  });
+});
+
+describe('locks held by this process', () => {
+  it('probing a VM this process runs reports our pid and keeps the POSIX lock (closing another fd would drop it)', async () => {
+    const { lib } = newLib();
+    await lib.create({ name: 'vm', diskSizeGB: 1 });
+    const cfg = path.join(lib.dirOf('vm'), 'config.json');
+    const { PidLock } = await import('./locks');
+    const lock = PidLock.open(cfg);
+    try {
+      expect(lock.tryLock(false)).toBe(true); // a POSIX (non-OFD) lock, as on macOS
+      const vm = await lib.get('vm');
+      expect(vm.state).toBe('running');
+      expect(vm.pid).toBe(process.pid);
+      expect((await code(lib.delete('vm'))).code).toBe('RUNNING');
+      // Another process still sees the lock: nothing above closed a descriptor of config.json.
+      const { run } = await import('../../../test/helpers');
+      const probe = await run('python3', ['-c', `import fcntl,sys\nf=open(sys.argv[1],'r+')\ntry:\n  fcntl.lockf(f,fcntl.LOCK_EX|fcntl.LOCK_NB); print('free')\nexcept OSError: print('held')`, cfg]);
+      expect(probe.stdout.trim()).toBe('held');
+    } finally {
+      lock.close();
+    }
+    expect((await lib.get('vm')).state).toBe('stopped');
   });
 });
 

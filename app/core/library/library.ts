@@ -32,7 +32,7 @@ import {
   type VMConfig,
 } from './config';
 import { VM_FILES, openHome, type Home } from './home';
-import { FileLock, PidLock, runningPid } from './locks';
+import { FileLock, PidLock, readFileKeepingLocks, runningPid } from './locks';
 import { TempDir, collectGarbage } from './tmp';
 
 export type VMState = 'running' | 'suspended' | 'stopped' | 'broken';
@@ -178,7 +178,7 @@ async function statOrNull(p: string) {
 /** Reads one VM folder; never throws for a bad VM (the problem becomes `broken.reason`). */
 export async function inspectVm(name: string, dir: string): Promise<VMInfo> {
   const [configText, diskSt, nvramSt, dirSt, vzState, qemuState] = await Promise.all([
-    fsp.readFile(path.join(dir, VM_FILES.config), 'utf8').then(
+    readFileKeepingLocks(path.join(dir, VM_FILES.config)).then(
       (t) => ({ text: t }),
       (e: unknown) => ({ error: e }),
     ),
@@ -229,12 +229,18 @@ interface CopyState {
   reflink?: boolean;
 }
 
-/** Reflink where the filesystem shares blocks, else a sparse-aware copy (never dense). dst must not exist. */
-export async function cloneFile(src: string, dst: string, state: CopyState = {}): Promise<CloneMethod> {
+/**
+ * Reflink where the filesystem shares blocks, else a sparse-aware copy (never dense). dst must not exist; it is
+ * durable (fsynced) when this resolves. `signal` stops a sparse copy between reads (CANCELLED; dst removed).
+ */
+export async function cloneFile(src: string, dst: string, state: CopyState = {}, signal?: AbortSignal): Promise<CloneMethod> {
+  if (signal?.aborted) throw cancelledError('The copy');
   if (state.reflink !== false) {
     try {
       await native().reflink(src, dst);
       state.reflink = true;
+      const fh = await fsp.open(dst, 'r');
+      await fh.sync().finally(() => fh.close());
       return 'reflink';
     } catch (e) {
       if (!REFLINK_UNSUPPORTED.has(errnoCode(e) ?? 'EUNKNOWN')) throw e;
@@ -242,7 +248,17 @@ export async function cloneFile(src: string, dst: string, state: CopyState = {})
       await fsp.rm(dst, { force: true });
     }
   }
-  await native().sparseCopy(src, dst);
+  const cancel = new Int32Array(1);
+  const onAbort = () => Atomics.store(cancel, 0, 1);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await native().sparseCopy(src, dst, cancel);
+  } catch (e) {
+    if (errnoCode(e) === 'ECANCELED') throw cancelledError('The copy');
+    throw e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
   return 'sparse-copy';
 }
 
@@ -569,7 +585,7 @@ export class Library {
         .filter((n) => n !== except)
         .map(async (n) => {
           try {
-            const o = JSON.parse(await fsp.readFile(path.join(this.home.vms, n, VM_FILES.config), 'utf8')) as { macAddress?: unknown };
+            const o = JSON.parse(await readFileKeepingLocks(path.join(this.home.vms, n, VM_FILES.config))) as { macAddress?: unknown };
             return typeof o.macAddress === 'string' && o.macAddress.toLowerCase() === want;
           } catch {
             return false;
@@ -616,7 +632,7 @@ export class Library {
     timer.unref();
     let method: CloneMethod;
     try {
-      method = await cloneFile(srcDisk, dstDisk, state);
+      method = await cloneFile(srcDisk, dstDisk, state, ctx.signal);
     } finally {
       clearInterval(timer);
     }
@@ -625,15 +641,14 @@ export class Library {
     for (const f of CLONED_FILES) {
       const src = path.join(from, f);
       if (!(await exists(src))) continue;
-      await cloneFile(src, path.join(to, f), state);
-      if (ctx.signal.aborted) throw cancelledError('The clone');
+      await cloneFile(src, path.join(to, f), state, ctx.signal);
     }
     return method;
   }
 
   private async cloneDir(srcDir: string, dst: string, ctx: TaskContext, what: string): Promise<{ vm: VMInfo; method: CloneMethod }> {
     if (await exists(this.dirOf(dst))) throw alreadyExists(dst);
-    const configText = await fsp.readFile(path.join(srcDir, VM_FILES.config), 'utf8');
+    const configText = await readFileKeepingLocks(path.join(srcDir, VM_FILES.config));
     parseConfig(configText, path.join(srcDir, VM_FILES.config));
     if (ctx.signal.aborted) throw cancelledError('The clone');
     const tmp = await TempDir.create(this.home);

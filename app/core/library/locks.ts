@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
 import path from 'node:path';
 import { NestboxError, errnoCode } from '../errors';
 import { native } from '../native';
@@ -12,6 +12,12 @@ import { native } from '../native';
  * fcntl locks belong to the process and are dropped when the process closes ANY descriptor of the file. A
  * process that holds a PIDLock must therefore never open that config.json again (read it before locking).
  */
+/**
+ * PIDLocks this process holds, by config.json path. Probing one of them must not open the file again: closing that
+ * descriptor would silently drop a POSIX lock (OFD locks survive, but macOS has none).
+ */
+const heldHere = new Map<string, PidLock>();
+
 export class PidLock {
   private fd: number | null;
 
@@ -38,11 +44,14 @@ export class PidLock {
 
   /** Non-blocking write lock. `ofd` = Linux open-file-description lock (inherited by children that keep the fd). */
   tryLock(ofd = false): boolean {
-    return native().fcntlLock(this.descriptor, 'write', ofd);
+    const ok = native().fcntlLock(this.descriptor, 'write', ofd);
+    if (ok) heldHere.set(path.resolve(this.file), this);
+    return ok;
   }
 
   unlock(ofd = false): void {
     native().fcntlLock(this.descriptor, 'unlock', ofd);
+    this.forget();
   }
 
   /** Pid of the process holding a lock (-1 for an OFD lock), 0 when nobody else does. */
@@ -53,14 +62,22 @@ export class PidLock {
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+    this.forget();
+  }
+
+  private forget(): void {
+    const key = path.resolve(this.file);
+    if (heldHere.get(key) === this) heldHere.delete(key);
   }
 }
 
 /**
  * Probes whether a VM is running: 0 when not, else the pid holding its PIDLock (-1 when the holder is an OFD
- * lock whose pid is unknown). Never call this from the process that holds the lock (closing drops it).
+ * lock whose pid is unknown). Safe in the process that holds the lock through a PidLock (it answers process.pid).
  */
 export function runningPid(vmDirectory: string): number {
+  // Held by this very process: answer without opening the file (closing it would drop a POSIX lock).
+  if (heldHere.has(path.resolve(vmDirectory, 'config.json'))) return process.pid;
   let lock: PidLock;
   try {
     lock = PidLock.open(path.join(vmDirectory, 'config.json'));
@@ -74,6 +91,25 @@ export function runningPid(vmDirectory: string): number {
   } finally {
     lock.close();
   }
+}
+
+/**
+ * Reads a file (config.json) without dropping a POSIX PIDLock this process holds on it: through the lock's own
+ * descriptor when held here, else normally. Use it for every read of a config.json that may belong to a VM this
+ * process runs.
+ */
+export async function readFileKeepingLocks(file: string): Promise<string> {
+  const held = heldHere.get(path.resolve(file));
+  if (!held) return fsp.readFile(file, 'utf8');
+  const fd = held.descriptor;
+  const buf = Buffer.alloc(fstatSync(fd).size);
+  let off = 0;
+  while (off < buf.length) {
+    const n = readSync(fd, buf, off, buf.length - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off).toString('utf8');
 }
 
 /** BSD flock on a file or directory, held through an open read-only descriptor. */
