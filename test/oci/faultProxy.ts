@@ -79,7 +79,11 @@ export async function startFaultProxy(target: { port: number }): Promise<FaultPr
           // stall: keep the client's socket open, send nothing more
           return;
         }
-        res.write(d);
+        // Respect backpressure, so counted bytes are bytes handed to the client's connection, not queued here.
+        if (!res.write(d)) {
+          r.pause();
+          res.once('drain', () => r.resume());
+        }
         sent += d.length;
         if (digest) {
           const total = (ev.blobBytes.get(digest) ?? 0) + d.length;

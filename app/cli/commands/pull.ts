@@ -12,14 +12,15 @@ export default defineCommand({
   positionals: [1, 1],
   async run({ positionals, values, stdout, stderr }) {
     const name = positionals[0]!;
-    const { parseRemoteName } = await import('../../core/oci/reference');
-    if (!parseRemoteName(name)) {
+    const { parseRemoteNameOrThrow } = await import('../../core/oci/reference');
+    if (!name.includes('/')) {
       stdout.write(`"${name}" is a local VM name, not a remote image: nothing to pull.\n`);
       return 0;
     }
     const { openHome } = await import('../../core/library/home');
     const { pull } = await import('../../core/oci/pull');
     const concurrency = intFlag(values.concurrency, '--concurrency', '4') ?? 4;
+    parseRemoteNameOrThrow(name);
     const home = openHome();
     const task = cliTask(stderr);
     try {

@@ -12,8 +12,11 @@ export const MAGIC_COMPRESSED = 0x31347662; // "bv41"
 export const MAGIC_RAW = 0x2d347662; // "bv4-"
 export const MAGIC_END = 0x24347662; // "bv4$"
 export const HISTORY = 64 * 1024;
-/** Decoded size of the blocks Nestbox writes. */
-export const ENCODE_BLOCK = 4 * 1024 * 1024;
+/**
+ * Decoded size of the blocks Nestbox writes. LZ4's window is 64 KiB, so bigger blocks would not compress better;
+ * 1 MiB blocks give pulls a resume point every ≤1 MiB of compressed stream.
+ */
+export const ENCODE_BLOCK = 1024 * 1024;
 
 export class FormatError extends Error {}
 

@@ -25,7 +25,7 @@ export interface PullOptions {
   env?: NodeJS.ProcessEnv;
   /** Idle timeout per request (default 60 s). */
   timeoutMs?: number;
-  /** Compressed bytes between resume checkpoints of a layer (default 8 MiB). */
+  /** Compressed bytes between resume checkpoints of a layer (default 1 MiB). */
   checkpointBytes?: number;
 }
 
@@ -322,7 +322,7 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, dir: strin
             digest: l.digest,
             mediaType: l.desc.mediaType,
             resume,
-            checkpointBytes: o.checkpointBytes ?? 8 * 1024 * 1024,
+            checkpointBytes: o.checkpointBytes ?? 1024 * 1024,
           },
           (m: WorkerMessage) => {
             if (m.type === 'progress') {

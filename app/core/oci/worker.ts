@@ -81,6 +81,8 @@ const PIECE = 4 * 1024 * 1024;
 const ZERO_SUB = 1024 * 1024;
 const ZEROS = Buffer.alloc(ZERO_SUB);
 const RETRIES = 5;
+/** Nestbox zstd layers are a series of frames of ≤4 MiB of disk each (every frame end is a resume point). */
+const ZSTD_FRAME = 4 * 1024 * 1024;
 let readBuf: Buffer | undefined;
 const buf16 = () => (readBuf ??= Buffer.allocUnsafe(PIECE));
 
@@ -259,7 +261,7 @@ function compressChunk(job: CompressJob, post: (m: OutMessage) => void): Compres
     }
     const diskSize = fstatSync(fd).size;
     while (done < job.size) {
-      const want = Math.min(ENCODE_BLOCK, PIECE, job.size - done);
+      const want = Math.min(job.compression === 'lz4' ? ENCODE_BLOCK : ZSTD_FRAME, job.size - done);
       let n = 0;
       while (n < want) {
         const r = readSync(fd, b, n, want - n, job.offset + done + n);
