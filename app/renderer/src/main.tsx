@@ -1,7 +1,8 @@
 import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import { createAppClient } from './bridge';
+import { createStores } from './stores';
+import './styles.css';
 
-function App() {
-  return <main aria-label="Nestbox">Nestbox</main>;
-}
-
-createRoot(document.getElementById('root')!).render(<App />);
+const stores = createStores(createAppClient());
+createRoot(document.getElementById('root')!).render(<App stores={stores} />);

@@ -1,0 +1,32 @@
+import { render, type RenderResult } from '@testing-library/react';
+import type { ReactNode } from 'react';
+import { createClient } from '../../../api';
+import { createStores, type Stores } from '../stores';
+import { StoresProvider } from '../stores/react';
+import { App } from '../App';
+import { FakeBridge, type FakeOptions } from './fakeBridge';
+
+export interface Harness extends RenderResult {
+  fake: FakeBridge;
+  stores: Stores;
+}
+
+export function makeStores(opts: FakeOptions | FakeBridge = {}): { fake: FakeBridge; stores: Stores } {
+  const fake = opts instanceof FakeBridge ? opts : new FakeBridge(opts);
+  return { fake, stores: createStores(createClient(fake)) };
+}
+
+/** The whole app over a fake bridge. */
+export function renderApp(opts: FakeOptions | FakeBridge = {}): Harness {
+  const { fake, stores } = makeStores(opts);
+  const r = render(<App stores={stores} />);
+  return { ...r, fake, stores };
+}
+
+/** One component with started stores (events flowing) over a fake bridge. */
+export function renderWith(ui: (stores: Stores) => ReactNode, opts: FakeOptions | FakeBridge = {}): Harness {
+  const { fake, stores } = makeStores(opts);
+  stores.start();
+  const r = render(<StoresProvider stores={stores}>{ui(stores)}</StoresProvider>);
+  return { ...r, fake, stores };
+}

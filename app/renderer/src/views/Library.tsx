@@ -1,0 +1,204 @@
+import * as DropdownMenu from '@radix-ui/react-dropdown-menu';
+import { observeElementRect, useVirtualizer } from '@tanstack/react-virtual';
+import { memo, useEffect, useMemo, useRef } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import type { VmSummary } from '../../../api';
+import { formatBytes, formatMemory, formatRelative, osLabel } from '../lib/format';
+import { isActive, visibleVms } from '../lib/library';
+import type { SortKey } from '../stores';
+import { useHost, useStores, useUi, useVms } from '../stores/react';
+import { IconDisc, IconDownload, IconPlay, IconPlus, IconSearch, IconSort, IconStop } from '../components/icons';
+import { StateBadge } from '../components/StateBadge';
+import { Thumbnail } from '../components/Thumbnail';
+import { VmContextMenu, VmMoreMenu } from '../components/VmMenus';
+import { runVmAction } from '../components/vmActions';
+import { ErrorBox } from '../components/TaskError';
+
+const ROW_HEIGHT = 76;
+const SORTS: { key: SortKey; label: string }[] = [
+  { key: 'name', label: 'Name' },
+  { key: 'state', label: 'State' },
+  { key: 'accessedAt', label: 'Last used' },
+  { key: 'disk', label: 'Disk used' },
+];
+
+export function Library() {
+  const { list, loaded, error } = useVms(useShallow((s) => ({ list: s.list, loaded: s.loaded, error: s.error })));
+  const { sort, filter, stateFilter } = useUi(useShallow((s) => ({ sort: s.sort, filter: s.filter, stateFilter: s.stateFilter })));
+  const stores = useStores();
+  const ui = stores.ui.getState();
+  const shown = useMemo(() => visibleVms(list, { sort, filter, stateFilter }), [list, sort, filter, stateFilter]);
+  const running = useMemo(() => list.filter((v) => isActive(v.state)).length, [list]);
+
+  return (
+    <section className="view" aria-labelledby="library-title">
+      <header className="view-head">
+        <div>
+          <h1 id="library-title">Library</h1>
+          <p className="muted small" aria-live="polite">
+            {loaded ? `${list.length} ${list.length === 1 ? 'VM' : 'VMs'}${running ? ` · ${running} running` : ''}` : 'Loading…'}
+          </p>
+        </div>
+        <div className="view-actions">
+          <button type="button" className="button" onClick={() => ui.open({ kind: 'pull' })} title="Pull an image (Ctrl+Shift+P)">
+            <IconDownload /> Pull image
+          </button>
+          <button type="button" className="button button-primary" onClick={() => ui.open({ kind: 'create' })} title="New VM (Ctrl+N)">
+            <IconPlus /> New VM
+          </button>
+        </div>
+      </header>
+      {error && <ErrorBox error={error} title="The library could not be read" />}
+      {loaded && list.length === 0 && !error ? (
+        <EmptyLibrary />
+      ) : (
+        <>
+          <div className="toolbar" role="toolbar" aria-label="Library view options">
+            <div className="search">
+              <IconSearch />
+              <input type="search" className="input" placeholder="Filter by name, OS or architecture" aria-label="Filter VMs" value={filter} onChange={(e) => ui.setFilter(e.target.value)} data-shortcut-target="filter" />
+            </div>
+            <div className="segmented" role="radiogroup" aria-label="Show">
+              {(['all', 'running', 'stopped'] as const).map((f) => (
+                <button key={f} type="button" role="radio" aria-checked={stateFilter === f} className={stateFilter === f ? 'on' : ''} onClick={() => ui.setStateFilter(f)}>
+                  {f === 'all' ? 'All' : f === 'running' ? 'Active' : 'Stopped'}
+                </button>
+              ))}
+            </div>
+            <DropdownMenu.Root>
+              <DropdownMenu.Trigger className="button button-ghost" aria-label={`Sort by ${SORTS.find((s) => s.key === sort.key)!.label}, ${sort.dir === 'asc' ? 'ascending' : 'descending'}`}>
+                <IconSort /> {SORTS.find((s) => s.key === sort.key)!.label}
+              </DropdownMenu.Trigger>
+              <DropdownMenu.Portal>
+                <DropdownMenu.Content className="menu" align="end" sideOffset={4}>
+                  <DropdownMenu.RadioGroup value={sort.key} onValueChange={(k) => ui.setSort(k as SortKey)}>
+                    {SORTS.map((s) => (
+                      <DropdownMenu.RadioItem key={s.key} value={s.key} className="menu-item">
+                        {s.label}
+                        {sort.key === s.key && <span className="menu-shortcut">{sort.dir === 'asc' ? '↑' : '↓'}</span>}
+                      </DropdownMenu.RadioItem>
+                    ))}
+                  </DropdownMenu.RadioGroup>
+                </DropdownMenu.Content>
+              </DropdownMenu.Portal>
+            </DropdownMenu.Root>
+          </div>
+          {shown.length === 0 && loaded ? <p className="empty-inline muted">No VM matches “{filter}”.</p> : <VmList vms={shown} />}
+        </>
+      )}
+    </section>
+  );
+}
+
+function VmList({ vms }: { vms: VmSummary[] }) {
+  const parent = useRef<HTMLDivElement>(null);
+  const selected = useUi((s) => s.selected);
+  const virtualizer = useVirtualizer({
+    count: vms.length,
+    getScrollElement: () => parent.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 8,
+    initialRect: { width: 900, height: 800 },
+    // A container without layout (not yet laid out, or a DOM without layout such as happy-dom) still shows a screenful.
+    observeElementRect: (instance, cb) => observeElementRect(instance, (rect) => cb(rect.height > 0 ? rect : { width: rect.width, height: 800 })),
+    getItemKey: (i) => vms[i]!.name,
+  });
+  const selIndex = selected ? vms.findIndex((v) => v.name === selected) : -1;
+  useEffect(() => {
+    if (selIndex >= 0) virtualizer.scrollToIndex(selIndex, { align: 'auto' });
+  }, [selIndex, virtualizer]);
+
+  return (
+    <div ref={parent} className="vm-scroll" role="list" aria-label="Virtual machines">
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+        {virtualizer.getVirtualItems().map((item) => {
+          const vm = vms[item.index]!;
+          return (
+            <div key={item.key} className="vm-row-pos" style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}>
+              <VmRow vm={vm} selected={vm.name === selected} />
+            </div>
+          );
+        })}
+      </div>
+    </div>
+  );
+}
+
+const VmRow = memo(function VmRow({ vm, selected }: { vm: VmSummary; selected: boolean }) {
+  const stores = useStores();
+  const ui = stores.ui.getState();
+  const canStart = vm.state === 'stopped' || vm.state === 'suspended';
+  const canStop = vm.state === 'running' || vm.state === 'paused';
+  return (
+    <VmContextMenu name={vm.name} state={vm.state}>
+      <div
+        role="listitem"
+        aria-label={vm.name}
+        aria-current={selected ? 'true' : undefined}
+        className={`vm-row${selected ? ' selected' : ''}`}
+        onClick={() => ui.select(vm.name)}
+        onDoubleClick={() => ui.navigate({ view: 'vm', name: vm.name, tab: 'screen' })}
+      >
+        <Thumbnail vm={vm} />
+        <div className="vm-main">
+          <button type="button" className="vm-name" aria-label={`Open ${vm.name}`} onClick={(e) => (e.stopPropagation(), ui.select(vm.name), ui.navigate({ view: 'vm', name: vm.name, tab: 'screen' }))}>
+            {vm.name}
+          </button>
+          <span className="muted small">{osLabel(vm.os, vm.arch)}</span>
+        </div>
+        <div className="vm-res small">
+          <span title="CPUs">{vm.cpuCount ?? '—'} CPU</span>
+          <span title="Memory">{formatMemory(vm.memorySize)}</span>
+          <span title={`Disk: ${formatBytes(vm.disk.apparent)} apparent, ${formatBytes(vm.disk.allocated)} allocated on the host`}>
+            {formatBytes(vm.disk.apparent)} <span className="muted">({formatBytes(vm.disk.allocated)} used)</span>
+          </span>
+        </div>
+        <StateBadge state={vm.state} reason={vm.stateReason} />
+        <span className="vm-used muted small" title={new Date(vm.accessedAt).toLocaleString()}>
+          {formatRelative(vm.accessedAt)}
+        </span>
+        <div className="vm-actions">
+          {canStart && (
+            <button type="button" className="icon-button" aria-label={`Start ${vm.name}`} onClick={(e) => (e.stopPropagation(), void runVmAction(stores, vm.name, 'start'))}>
+              <IconPlay />
+            </button>
+          )}
+          {canStop && (
+            <button type="button" className="icon-button" aria-label={`Stop ${vm.name}`} onClick={(e) => (e.stopPropagation(), void runVmAction(stores, vm.name, 'stop'))}>
+              <IconStop />
+            </button>
+          )}
+          <VmMoreMenu name={vm.name} state={vm.state} />
+        </div>
+      </div>
+    </VmContextMenu>
+  );
+});
+
+function EmptyLibrary() {
+  const ui = useStores().ui.getState();
+  const host = useHost((s) => s.info);
+  const mac = host?.limitations.find((l) => l.feature === 'macos-guests');
+  return (
+    <div className="empty">
+      <div className="empty-art" aria-hidden="true">
+        <IconDisc width={40} height={40} />
+      </div>
+      <h2>No virtual machines yet</h2>
+      <p className="muted">Start from a ready-made image, or install an operating system yourself.</p>
+      <div className="empty-actions">
+        <button type="button" className="card-button" onClick={() => ui.open({ kind: 'pull', reference: 'ghcr.io/cirruslabs/ubuntu:latest' })}>
+          <IconDownload width={22} height={22} />
+          <strong>Pull a ready-made image</strong>
+          <span className="muted small">Ubuntu, Debian, Fedora{mac ? '' : ' or macOS'} from a registry — then clone it to a VM.</span>
+        </button>
+        <button type="button" className="card-button" onClick={() => ui.open({ kind: 'create' })}>
+          <IconPlus width={22} height={22} />
+          <strong>Create from an ISO{mac ? ' or disk image' : ' or IPSW'}</strong>
+          <span className="muted small">Drop an installer onto this window, or pick one.</span>
+        </button>
+      </div>
+      {mac && <p className="muted small">macOS guests: {mac.reason}</p>}
+    </div>
+  );
+}
