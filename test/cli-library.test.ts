@@ -178,6 +178,31 @@ describe('interrupted clone', () => {
   });
 });
 
+describe('cancelled clone', () => {
+  it('Ctrl-C (SIGINT) mid-copy cancels cleanly: exit 1, no entry in vms/, no temp dir left', async () => {
+    const h = home();
+    await ok(['create', 'src', '--linux', '--disk-size', '8'], h.env);
+    writeScatteredDisk(path.join(h.root, 'vms', 'src', 'disk.img'), 8 * GiB, 1 * GiB, 32);
+    const tmp = path.join(h.root, 'tmp');
+    const child = spawn(process.execPath, [NESTBOX_BIN, 'clone', 'src', 'dst'], { env: h.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    const deadline = Date.now() + 30_000;
+    let started = false;
+    while (!started && Date.now() < deadline && child.exitCode === null) {
+      started = readdirSync(tmp).some((d) => existsSync(path.join(tmp, d, 'disk.img')));
+      if (!started) await new Promise((r) => setTimeout(r, 2));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(started).toBe(true);
+    expect(stderr).toMatch(/cancelled/);
+    expect(readdirSync(path.join(h.root, 'vms'))).toEqual(['src']);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
 describe('OCI cache entries in the library commands', () => {
   const digest = 'sha256:' + 'ab'.repeat(32);
   function fakeCache(h: TempHome, accessed: Date) {

@@ -33,10 +33,24 @@ export function choiceFlag<T extends string>(v: OptionValue, flag: string, choic
   return hit;
 }
 
-/** Prints warnings/notes from engine tasks on stderr. */
-export function stderrTask(stderr: NodeJS.WritableStream) {
+/**
+ * A task context for a CLI command: notes go to stderr; with `cancelOnSignal`, the first Ctrl-C (SIGINT) or SIGTERM
+ * cancels the operation cleanly (temp files removed), a second one kills the process as usual.
+ */
+export function stderrTask(stderr: NodeJS.WritableStream, o: { cancelOnSignal?: boolean } = {}) {
+  const ac = new AbortController();
+  if (o.cancelOnSignal) {
+    const onSignal = (sig: NodeJS.Signals) => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      stderr.write(`\nCancelling (${sig})…\n`);
+      ac.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
   return {
-    signal: new AbortController().signal,
+    signal: ac.signal,
     progress() {},
     log(message: string) {
       stderr.write(`${message}\n`);
