@@ -1,11 +1,13 @@
-import { NestboxError } from '../../core/errors';
 import { defineCommand } from '../command';
 
-// Placeholder until the issue that owns `suspend` lands.
+/** `nestbox suspend NAME` — saves the VM's state into its folder and ends it; `nestbox run NAME` resumes. */
 export default defineCommand({
-  usage: '',
+  usage: 'NAME',
   options: {},
-  async run() {
-    throw new NestboxError('UNSUPPORTED', '`nestbox suspend` is not implemented yet.');
+  positionals: [1, 1],
+  async run({ positionals }) {
+    const { openHome } = await import('../../core/library/home');
+    const { Machines } = await import('../../core/hypervisor/machines');
+    await new Machines(openHome()).suspend(positionals[0]!);
   },
 });
