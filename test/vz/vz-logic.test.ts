@@ -67,12 +67,12 @@ describe('config.json → VZ device spec', () => {
     expect(s).toMatchObject({ audio: true, entropy: true, serial: undefined, saveFile: '/vms/sonoma/state.vzvmsave', startOptions: { recovery: false } });
   });
 
-  it('macOS guest on a macOS 13 host: pixels at 72 ppi, USB keyboard only; px unit honoured', () => {
+  it('macOS guest on a macOS 13 host: USB keyboard only; px unit gives pixels at 72 ppi', () => {
     const s = buildVzSpec(macVm(), { graphics: true }, { ...HOST, macosVersion: '13.6' });
-    expect(s.display).toEqual({ kind: 'mac', width: 1024, height: 768, unit: 'px', pixelsPerInch: 72 });
+    expect(s.display).toEqual({ kind: 'mac', width: 1024, height: 768, unit: 'pt' });
     expect(s.keyboards).toEqual(['usb']);
     const px = buildVzSpec(macVm({ display: { width: 1920, height: 1080, unit: 'px' } }), { graphics: true }, HOST);
-    expect(px.display).toMatchObject({ unit: 'px', width: 1920 });
+    expect(px.display).toEqual({ kind: 'mac', width: 1920, height: 1080, unit: 'px', pixelsPerInch: 72 });
   });
 
   it('suspendable macOS runs keep only savable devices; recovery sets the start option', () => {

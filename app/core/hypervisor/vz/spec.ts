@@ -81,13 +81,13 @@ export function groupShares(dirs: SharedDir[]): VzShareSpec[] {
   return out;
 }
 
-function display(c: VMConfig, host: VzHostFacts): VzDisplaySpec {
+function display(c: VMConfig): VzDisplaySpec {
   const { width, height } = c.display;
   if (c.os === 'darwin') {
-    // Tart: unit absent ⇒ points for macOS guests, scaled to the host's main screen (needs macOS 14's
-    // VZMacGraphicsDisplayConfiguration(for:sizeInPoints:)); otherwise pixels at 72 ppi.
-    const unit = c.display.unit ?? 'pt';
-    if (unit === 'pt' && major(host.macosVersion) >= 14) return { kind: 'mac', width, height, unit: 'pt' };
+    // Tart: unit absent ⇒ points for macOS guests, scaled to the host's main screen
+    // (VZMacGraphicsDisplayConfiguration initForScreen:sizeInPoints:, macOS 12+); the addon falls back to
+    // pixels at 72 ppi when there is no main screen (headless), as Tart does.
+    if ((c.display.unit ?? 'pt') === 'pt') return { kind: 'mac', width, height, unit: 'pt' };
     return { kind: 'mac', width, height, unit: 'px', pixelsPerInch: 72 };
   }
   return { kind: 'virtio', width, height };
@@ -161,7 +161,7 @@ export function buildVzSpec(vm: VmHandle, o: VzRunOptions, host: VzHostFacts): V
     disks,
     network: { kind: 'nat' as const, macAddress: c.macAddress },
     shares,
-    display: display(c, host),
+    display: display(c),
   };
 
   if (c.os === 'darwin') {
