@@ -128,6 +128,20 @@ export const events = {
   'library.changed': z.object({ scope: z.enum(['vms', 'images']), names: z.array(z.string()).optional() }),
   /** Task progress and completion, coalesced to ≤ 10 per second per task; the final state always arrives. */
   'task.updated': TaskInfoSchema,
+  /**
+   * Desktop shell → UI: bring something into view, asked for outside the page (tray, app menu, a notification's
+   * click, an opened file or nestbox:// link). Only the Electron shell sends it; the web shell never does.
+   */
+  'shell.intent': z.discriminatedUnion('kind', [
+    /** Select the VM in the library; `screen`: open its screen view. */
+    z.object({ kind: z.literal('show-vm'), name: z.string(), screen: z.boolean().optional() }),
+    /** Show a task's progress (its task was started by the shell, or the user clicked its notification). */
+    z.object({ kind: z.literal('show-task'), taskId: z.string() }),
+    /** Open the pull dialog. */
+    z.object({ kind: z.literal('pull') }),
+    /** Open the new-VM dialog. */
+    z.object({ kind: z.literal('new-vm') }),
+  ]),
 } as const;
 
 export type Requests = typeof requests;

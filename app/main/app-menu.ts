@@ -16,8 +16,9 @@ export interface AppMenuOptions {
 export function buildAppMenu(o: AppMenuOptions): MenuSpec[] {
   const mac = o.platform === 'darwin';
   const fileMenu: MenuSpec[] = [
-    { label: 'New Virtual Machine…', accelerator: 'CmdOrCtrl+N', action: { type: 'new-vm' } },
-    { label: 'Pull Image…', accelerator: 'CmdOrCtrl+Shift+P', action: { type: 'pull' } },
+    // The page handles Mod+N and Mod+Shift+P itself (app/renderer/src/lib/shortcuts.ts): shown, not registered.
+    { label: 'New Virtual Machine…', accelerator: 'CmdOrCtrl+N', registerAccelerator: false, action: { type: 'new-vm' } },
+    { label: 'Pull Image…', accelerator: 'CmdOrCtrl+Shift+P', registerAccelerator: false, action: { type: 'pull' } },
     { label: 'Open Image File…', accelerator: 'CmdOrCtrl+O', action: { type: 'open-file' } },
     separator,
     { label: mac ? 'Show Library in Finder' : 'Show Library in File Manager', action: { type: 'reveal-library' } },
@@ -38,12 +39,12 @@ export function buildAppMenu(o: AppMenuOptions): MenuSpec[] {
         { role: 'minimize' },
         { role: 'zoom' },
         separator,
-        { label: 'Nestbox', accelerator: 'Cmd+0', action: { type: 'open-window' } },
+        { label: 'Nestbox', action: { type: 'open-window' } }, // no Cmd+0: that is Actual Size (resetZoom)
         { label: 'Menu Bar Only', type: 'checkbox', checked: o.menuBarOnly, action: { type: 'toggle-menu-bar-only' } },
         separator,
         { role: 'front' },
       ]
-    : [{ role: 'minimize' }, { label: 'Nestbox', accelerator: 'Ctrl+0', action: { type: 'open-window' } }];
+    : [{ role: 'minimize' }, { label: 'Nestbox', action: { type: 'open-window' } }];
 
   const menu: MenuSpec[] = [];
   if (mac) {

@@ -8,10 +8,10 @@
  *    handler never runs.
  */
 import type { Dispatch, InvokeOutcome } from '../api/wire';
-import { INVOKE_CHANNEL, EVENT_CHANNEL } from '../preload/channels';
+import { INVOKE_CHANNEL, EVENT_CHANNEL, PICK_FILE_CHANNEL } from '../preload/channels';
 import { isAppUrl } from './window-options';
 
-export { INVOKE_CHANNEL, EVENT_CHANNEL };
+export { INVOKE_CHANNEL, EVENT_CHANNEL, PICK_FILE_CHANNEL };
 
 /** The part of Electron's WebFrameMain the sender check reads. */
 export interface FrameLike {
@@ -126,4 +126,36 @@ function describeUrl(url: string): string {
   } catch {
     return 'an unknown page';
   }
+}
+
+// ---------------- the file picker (window.nestboxFiles.pickFile) ----------------
+
+export interface PickFileOptions {
+  title?: string;
+  /** Extensions without the dot, e.g. ["iso", "img"]. */
+  extensions?: string[];
+}
+
+/** Validates the page's picker options: short title, at most 20 plain extensions. Anything else is dropped. */
+export function sanitizePickOptions(raw: unknown): PickFileOptions {
+  const o = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const out: PickFileOptions = {};
+  if (typeof o.title === 'string') out.title = o.title.slice(0, 200);
+  if (Array.isArray(o.extensions)) {
+    const exts = o.extensions.filter((e): e is string => typeof e === 'string').map((e) => e.replace(/^\./, '').toLowerCase()).filter((e) => /^[a-z0-9]{1,10}$/.test(e));
+    if (exts.length > 0) out.extensions = [...new Set(exts)].slice(0, 20);
+  }
+  return out;
+}
+
+/**
+ * Binds the native open dialog the create dialog's "Choose…" uses. The user picks the file, so the page learns
+ * only a path the user chose; the same sender check as the API applies.
+ */
+export function bindFilePicker(o: { ipc: IpcMainLike; windows: TrustedWindows; pick: (opts: PickFileOptions, sender: WebContentsLike) => Promise<string | null> }): () => void {
+  o.ipc.handle(PICK_FILE_CHANNEL, async (event, ...args): Promise<string | null> => {
+    if (!checkSender(event, o.windows).ok) return null;
+    return o.pick(sanitizePickOptions(args[0]), event.sender);
+  });
+  return () => o.ipc.removeHandler(PICK_FILE_CHANNEL);
 }

@@ -32,6 +32,8 @@ export interface MenuSpec {
   type?: 'normal' | 'separator' | 'submenu' | 'checkbox' | 'radio';
   role?: MenuRole;
   accelerator?: string;
+  /** false: the shortcut is shown but left to the page (the renderer handles the same keys itself). */
+  registerAccelerator?: boolean;
   enabled?: boolean;
   checked?: boolean;
   toolTip?: string;
@@ -48,6 +50,7 @@ export function toElectronTemplate(spec: readonly MenuSpec[], run: (action: Shel
     if (item.type !== undefined) out.type = item.type;
     if (item.role !== undefined) out.role = item.role;
     if (item.accelerator !== undefined) out.accelerator = item.accelerator;
+    if (item.registerAccelerator !== undefined) out.registerAccelerator = item.registerAccelerator;
     if (item.enabled !== undefined) out.enabled = item.enabled;
     if (item.checked !== undefined) out.checked = item.checked;
     if (item.toolTip !== undefined) out.toolTip = item.toolTip;

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { REQUEST_NAMES } from '../api/contract';
 import { createClient, createDispatcher, type Handlers, type NestboxBridge } from '../api/wire';
 import { FakeIpcMain, FakeWebContents, FakeWindows, frame } from '../../test/helpers/electron-fakes';
-import { EVENT_CHANNEL, INVOKE_CHANNEL, bindIpc } from './ipc-binding';
+import { EVENT_CHANNEL, INVOKE_CHANNEL, PICK_FILE_CHANNEL, bindFilePicker, bindIpc, type PickFileOptions } from './ipc-binding';
 import { APP_ENTRY_URL } from './window-options';
 
 const world: Record<string, unknown> = {};
@@ -17,6 +17,8 @@ const windows = new FakeWindows();
 const win = windows.add(new FakeWebContents(1, frame(APP_ENTRY_URL)));
 const rendererIpc = win.renderer as EventEmitter;
 const invokeChannels: string[] = [];
+/** Which webContents/frame the fake renderer's ipcRenderer speaks for (tests switch it to an untrusted one). */
+let speaker: { sender: FakeWebContents; frameUrl: string } = { sender: win, frameUrl: APP_ENTRY_URL };
 
 vi.mock('electron', () => ({
   contextBridge: {
@@ -27,10 +29,14 @@ vi.mock('electron', () => ({
   ipcRenderer: {
     invoke(channel: string, ...args: unknown[]) {
       invokeChannels.push(channel);
-      return ipcMain.invoke({ sender: win, senderFrame: win.mainFrame }, channel, ...args);
+      return ipcMain.invoke({ sender: speaker.sender, senderFrame: frame(speaker.frameUrl) }, channel, ...args);
     },
     on: (channel: string, l: (...a: unknown[]) => void) => rendererIpc.on(channel, l),
     removeListener: (channel: string, l: (...a: unknown[]) => void) => rendererIpc.removeListener(channel, l),
+  },
+  webUtils: {
+    // Electron returns the host path of a File that came from the OS (a drop or an <input type=file>).
+    getPathForFile: (file: { hostPath?: string }) => file.hostPath ?? '',
   },
 }));
 
@@ -41,18 +47,35 @@ handlers['vm.delete'] = ({ name }) => {
   throw Object.assign(new Error(`VM "${name}" does not exist.`), { name: 'NestboxError', code: 'NOT_FOUND', fix: 'Check the name with `nestbox list`.' });
 };
 const binding = bindIpc({ ipc: ipcMain, dispatch: createDispatcher(handlers), windows, context: () => null });
+const picks: PickFileOptions[] = [];
+bindFilePicker({ ipc: ipcMain, windows, pick: async (opts) => (picks.push(opts), '/home/me/Downloads/debian.iso') });
 
 beforeAll(async () => {
   await import('../preload/preload');
 });
 
 describe('preload', () => {
-  it('exposes exactly one global, `nestbox`, with exactly invoke and subscribe', () => {
-    expect(Object.keys(world)).toEqual(['nestbox']);
+  it('exposes exactly `nestbox` (invoke, subscribe) and `nestboxFiles` (pathForFile, pickFile) — no ipcRenderer', () => {
+    expect(Object.keys(world).sort()).toEqual(['nestbox', 'nestboxFiles']);
     const bridge = world.nestbox as Record<string, unknown>;
     expect(Object.keys(bridge).sort()).toEqual(['invoke', 'subscribe']);
-    expect(typeof bridge.invoke).toBe('function');
-    expect(typeof bridge.subscribe).toBe('function');
+    expect(Object.keys(world.nestboxFiles as object).sort()).toEqual(['pathForFile', 'pickFile']);
+    for (const api of [bridge, world.nestboxFiles as Record<string, unknown>]) for (const v of Object.values(api)) expect(typeof v).toBe('function');
+  });
+
+  it('gives the page the host path of a dropped file, and a native picker with sanitised options', async () => {
+    const files = world.nestboxFiles as { pathForFile(f: unknown): string; pickFile(o?: unknown): Promise<string | null> };
+    expect(files.pathForFile({ name: 'debian.iso', hostPath: '/home/me/Downloads/debian.iso' })).toBe('/home/me/Downloads/debian.iso');
+    await expect(files.pickFile({ title: 'Choose an ISO', extensions: ['.ISO', 'img', '../../etc', 'x'.repeat(40)] })).resolves.toBe('/home/me/Downloads/debian.iso');
+    expect(picks).toEqual([{ title: 'Choose an ISO', extensions: ['iso', 'img'] }]);
+    speaker = { sender: win, frameUrl: 'https://evil.example/' };
+    try {
+      await expect(files.pickFile({})).resolves.toBeNull();
+      expect(picks).toHaveLength(1);
+    } finally {
+      speaker = { sender: win, frameUrl: APP_ENTRY_URL };
+    }
+    expect(invokeChannels).toContain(PICK_FILE_CHANNEL);
   });
 
   it('carries requests on the channel main handles, with results and errors intact', async () => {
@@ -60,7 +83,8 @@ describe('preload', () => {
     await expect(client.request('vm.list', {})).resolves.toEqual([expect.objectContaining({ name: 'debian', state: 'stopped' })]);
     await expect(client.request('image.checkReference', { reference: 'debian' })).resolves.toEqual({ ok: false, reason: 'needs a host' });
     await expect(client.request('vm.delete', { name: 'gone' })).rejects.toMatchObject({ name: 'ApiCallError', code: 'NOT_FOUND', message: 'VM "gone" does not exist.', fix: 'Check the name with `nestbox list`.' });
-    expect(new Set(invokeChannels)).toEqual(new Set([INVOKE_CHANNEL]));
+    expect(invokeChannels.filter((c) => c !== PICK_FILE_CHANNEL).every((c) => c === INVOKE_CHANNEL)).toBe(true);
+    expect(invokeChannels).toContain(INVOKE_CHANNEL);
   });
 
   it('delivers events from main to subscribers (validated by the client) and stops after unsubscribe', () => {

@@ -6,3 +6,5 @@
 export const INVOKE_CHANNEL = 'nestbox:invoke';
 /** main → renderer: webContents.send(EVENT_CHANNEL, event, payload) */
 export const EVENT_CHANNEL = 'nestbox:event';
+/** renderer → main: ipcRenderer.invoke(PICK_FILE_CHANNEL, {title?, extensions?}) → absolute path | null */
+export const PICK_FILE_CHANNEL = 'nestbox:pick-file';
