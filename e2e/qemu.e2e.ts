@@ -1,0 +1,279 @@
+/**
+ * Real QEMU: the test guests (test/guests) boot through UEFI firmware → disk → systemd-boot → Debian cloud kernel →
+ * busybox init, driven through the built `nestbox` CLI and the core `Machines` API. Each guest boots as few times as
+ * possible: the amd64 guest boots once (then suspend → restore → ACPI stop), the arm64 guest boots once.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Machines } from '../app/core/hypervisor/machines';
+import { QemuBackend } from '../app/core/hypervisor/qemu';
+import { readRuntime } from '../app/core/hypervisor/qemu/runtime';
+import { withQmp } from '../app/core/hypervisor/qemu/qmp';
+import { VM_FILES } from '../app/core/library/home';
+import { ensureGuest, makeGuestVm, GUEST_BANNER } from '../test/guests/build';
+import { NESTBOX_BIN, nestbox, tempHome, type TempHome } from '../test/helpers';
+
+let home: TempHome;
+const children: ChildProcess[] = [];
+
+function qemuPids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', `qemu-system.*${home.root}`], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+async function waitFor<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function serialLog(name: string): string {
+  try {
+    return readFileSync(path.join(home.root, 'vms', name, 'nestbox-serial.log'), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function machines(): Machines {
+  return new Machines(home.root, { load: (id) => (id === 'qemu' ? new QemuBackend() : null) });
+}
+
+/** Counts bright (text) and dark (background) pixels in a region of a PNG. */
+function pixelCounts(png: Buffer, region: { x: number; y: number; w: number; h: number }): { bright: number; dark: number; width: number; height: number } {
+  const img = PNG.sync.read(png);
+  let bright = 0;
+  let dark = 0;
+  for (let y = region.y; y < Math.min(img.height, region.y + region.h); y++) {
+    for (let x = region.x; x < Math.min(img.width, region.x + region.w); x++) {
+      const i = (y * img.width + x) * 4;
+      const lum = 0.299 * img.data[i]! + 0.587 * img.data[i + 1]! + 0.114 * img.data[i + 2]!;
+      if (lum > 100) bright++;
+      else if (lum < 30) dark++;
+    }
+  }
+  return { bright, dark, width: img.width, height: img.height };
+}
+
+/** Reads /proc/uptime through the serial console socket. */
+async function guestUptime(m: Machines, name: string): Promise<number> {
+  const con = await m.serial(name);
+  let out = '';
+  con.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  try {
+    con.write('\ncat /proc/uptime\n');
+    const match = await waitFor('uptime on the serial console', () => /cat \/proc\/uptime\r?\n(\d+\.\d+) \d+\.\d+/.exec(out), 30_000);
+    return Number(match[1]);
+  } finally {
+    (con as unknown as { destroy(): void }).destroy();
+  }
+}
+
+beforeAll(async () => {
+  home = tempHome('nbqemu-');
+  // Build (or reuse) the cached guests before any timing-sensitive step.
+  await ensureGuest('amd64');
+  await ensureGuest('arm64');
+});
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const pid of qemuPids()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+  const left = qemuPids();
+  home.cleanup();
+  expect(left).toEqual([]);
+});
+
+describe('QEMU backend, amd64 guest', () => {
+  const name = 'deb-amd64';
+  let fg: ChildProcess;
+  let fgOut = '';
+  let bannerUptime = 0;
+
+  it('`run --no-graphics` boots to the banner on the serial console and shows the VM as running', async () => {
+    await makeGuestVm(home.root, name, 'amd64');
+    fg = spawn(process.execPath, [NESTBOX_BIN, 'run', name, '--no-graphics'], { env: home.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(fg);
+    fg.stdout!.on('data', (d) => (fgOut += d));
+    fg.stderr!.on('data', (d) => (fgOut += d));
+    const line = await waitFor('the guest banner', () => serialLog(name).split('\n').find((l) => l.startsWith(GUEST_BANNER)), 180_000);
+    bannerUptime = Number(/uptime=(\d+\.\d+)/.exec(line)![1]);
+    expect(line).toContain('ip=10.0.2.15');
+    expect(fgOut).toContain(`VM "${name}" is running`);
+    expect(fgOut).toContain('nestbox-serial.log');
+
+    const get = await nestbox(['get', name, '--format', 'json'], home.env);
+    expect(get.code).toBe(0);
+    expect(JSON.parse(get.stdout).State).toBe('running');
+    const list = await nestbox(['list', '--format', 'json'], home.env);
+    expect(JSON.parse(list.stdout).find((v: { Name: string }) => v.Name === name).State).toBe('running');
+    expect((await machines().status(name)).state).toBe('running');
+  });
+
+  it('a screenshot shows the console text (pixels), and the picture changes when the screen is cleared', async () => {
+    const m = machines();
+    const region = { x: 0, y: 0, w: 640, h: 240 };
+    const shot = await m.screenshot(name);
+    expect(shot.subarray(1, 4).toString('latin1')).toBe('PNG');
+    const before = pixelCounts(shot, region);
+    expect(before.width).toBe(1024);
+    expect(before.height).toBe(768);
+    expect(before.bright).toBeGreaterThan(1500); // the big "NESTBOX" made of '#'
+    expect(before.dark).toBeGreaterThan(50_000);
+    // The thumbnail cache is the last screenshot.
+    expect(readFileSync(path.join(home.root, 'vms', name, VM_FILES.thumbnail)).equals(shot)).toBe(true);
+
+    // Type `clear` + Enter on tty1 through the keyboard: the text must disappear from the picture.
+    const rt = readRuntime(path.join(home.root, 'vms', name))!;
+    await withQmp(rt.qmp, async (q) => {
+      for (const k of ['c', 'l', 'e', 'a', 'r', 'ret']) await q.execute('send-key', { keys: [{ type: 'qcode', data: k }] });
+    });
+    const after = await waitFor(
+      'the cleared screen',
+      async () => {
+        const c = pixelCounts(await m.screenshot(name), region);
+        return c.bright < before.bright / 5 ? c : null;
+      },
+      30_000,
+    );
+    expect(after.dark).toBeGreaterThan(before.dark);
+  });
+
+  it('`ip` returns the guest address and `get`/connection info name the SSH port', async () => {
+    const r = await nestbox(['ip', name, '--wait', '60'], home.env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('10.0.2.15');
+    const info = await machines().connectionInfo(name);
+    expect(info.ssh?.host).toBe('127.0.0.1');
+    expect(info.ssh?.port).toBeGreaterThan(0);
+    expect(info.vnc?.kind).toBe('vnc-unix');
+    expect(existsSync((info.vnc as { path: string }).path)).toBe(true);
+  });
+
+  it('a second `run` of the running VM fails with exit code 2', async () => {
+    const r = await nestbox(['run', name, '--no-graphics'], home.env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`VM "${name}" is already running`);
+    expect(qemuPids()).toHaveLength(1);
+  });
+
+  it('killing the nestbox process leaves the VM running; another process re-attaches', async () => {
+    const pid = readRuntime(path.join(home.root, 'vms', name))!.pid;
+    fg.kill('SIGKILL');
+    await waitFor('the foreground nestbox to die', () => fg.exitCode !== null || fg.signalCode !== null, 10_000);
+    expect(qemuPids()).toEqual([pid]);
+    const m = machines();
+    expect((await m.status(name)).state).toBe('running');
+    expect(await m.ip(name)).toBe('10.0.2.15');
+    expect(await guestUptime(m, name)).toBeGreaterThan(bannerUptime);
+  });
+
+  it('suspend saves the state and ends QEMU; run restores it and the guest uptime continues', async () => {
+    const m = machines();
+    const uptimeBefore = await guestUptime(m, name);
+    const s = await nestbox(['suspend', name], home.env);
+    expect(s.stderr).toBe('');
+    expect(s.code).toBe(0);
+    expect(qemuPids()).toEqual([]);
+    const vmDir = path.join(home.root, 'vms', name);
+    expect(existsSync(path.join(vmDir, VM_FILES.qemuState))).toBe(true);
+    expect(existsSync(path.join(vmDir, VM_FILES.vzState))).toBe(false);
+    const list = await nestbox(['list', '--format', 'json'], home.env);
+    expect(JSON.parse(list.stdout).find((v: { Name: string }) => v.Name === name).State).toBe('suspended');
+
+    const r = await nestbox(['run', name, '--no-graphics', '--detach'], home.env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(existsSync(path.join(vmDir, VM_FILES.qemuState))).toBe(false);
+    const uptimeAfter = await guestUptime(m, name);
+    expect(uptimeAfter).toBeGreaterThanOrEqual(uptimeBefore);
+    // Restored, not rebooted: the log holds exactly one boot banner.
+    expect(serialLog(name).split(GUEST_BANNER).length - 1).toBe(1);
+  });
+
+  it('`stop` shuts the guest down through ACPI and leaves no process', async () => {
+    const r = await nestbox(['stop', name, '--timeout', '60'], home.env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(serialLog(name)).toContain('NESTBOX-GUEST-POWEROFF'); // the guest's power-button handler ran
+    expect(qemuPids()).toEqual([]);
+    expect((await machines().status(name)).state).toBe('stopped');
+    const again = await nestbox(['stop', name], home.env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('is not running');
+  });
+});
+
+describe('QEMU backend, failures', () => {
+  it('missing firmware: a clear error naming the package, and no stray process', async () => {
+    const name = 'no-firmware';
+    await makeGuestVm(home.root, name, 'amd64');
+    const r = await nestbox(['run', name, '--no-graphics', '--detach'], { ...home.env, NESTBOX_FIRMWARE_DIRS: path.join(home.root, 'no-such-dir') });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('UEFI firmware for amd64 guests');
+    expect(r.stderr).toMatch(/Fix: .*ovmf/);
+    expect(qemuPids()).toEqual([]);
+    expect(existsSync(path.join(home.root, 'vms', name, 'nestbox-runtime.json'))).toBe(false);
+    expect((await machines().status(name)).state).toBe('stopped');
+  });
+
+  it('corrupt disk: a clear error and no stray process', async () => {
+    const name = 'corrupt-disk';
+    const dir = await makeGuestVm(home.root, name, 'amd64');
+    const fd = openSync(path.join(dir, 'disk.img'), 'r+');
+    writeSync(fd, Buffer.alloc(1024 * 1024, 0xa5), 0, 1024 * 1024, 0); // partition table gone
+    closeSync(fd);
+    const r = await nestbox(['run', name, '--no-graphics', '--detach'], home.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`VM "${name}" cannot boot: its disk.img has no partition table`);
+    expect(r.stderr).toContain('Fix:');
+    expect(qemuPids()).toEqual([]);
+  });
+
+  it('a QEMU that refuses to start reports its own message and leaves nothing behind', async () => {
+    const name = 'bad-config';
+    const dir = await makeGuestVm(home.root, name, 'amd64');
+    const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    cfg.memorySize = 64 * 1024 * 1024 * 1024 * 1024; // 64 TiB: QEMU cannot allocate it
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 2));
+    const r = await nestbox(['run', name, '--no-graphics', '--detach'], home.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`QEMU could not start VM "${name}"`);
+    expect(qemuPids()).toEqual([]);
+    expect(existsSync(path.join(dir, 'nestbox-runtime.json'))).toBe(false);
+  });
+});
+
+describe('QEMU backend, arm64 guest', () => {
+  it('boots to the banner (emulated) and stops through ACPI', async () => {
+    const name = 'deb-arm64';
+    await makeGuestVm(home.root, name, 'arm64');
+    const r = await nestbox(['run', name, '--no-graphics', '--detach'], home.env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const line = await waitFor('the arm64 banner', () => serialLog(name).split('\n').find((l) => l.startsWith(GUEST_BANNER)), 240_000);
+    expect(line).toContain('ip=10.0.2.15');
+    const s = await nestbox(['stop', name, '--timeout', '60'], home.env);
+    expect(s.code).toBe(0);
+    expect(serialLog(name)).toContain('NESTBOX-GUEST-POWEROFF');
+    expect(qemuPids()).toEqual([]);
+  });
+});
