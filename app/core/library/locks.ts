@@ -133,6 +133,11 @@ export class FileLock {
     native().flock(this.descr(), 'un');
   }
 
+  /** Inode number of the locked file (to check that the path still names it). */
+  inode(): number {
+    return fstatSync(this.descr()).ino;
+  }
+
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;

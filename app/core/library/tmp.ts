@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { promises as fsp, mkdirSync } from 'node:fs';
+import { promises as fsp, mkdirSync, statSync } from 'node:fs';
+import { errnoCode } from '../errors';
 import path from 'node:path';
 import type { Home } from './home';
 import { FileLock } from './locks';
@@ -21,10 +22,26 @@ export class TempDir {
   /** Creates (or reuses, for deterministic names such as resumable pulls) tmp/<name> and locks it. */
   static async create(home: Home, name: string = randomUUID()): Promise<TempDir> {
     const dir = path.join(home.tmp, name);
-    mkdirSync(dir, { recursive: true });
-    const lock = new FileLock(dir);
-    await lock.lock();
-    return new TempDir(dir, lock);
+    // Another process's collectGarbage may remove the dir between mkdir and flock: retry until the locked
+    // directory is the one the path names.
+    for (let attempt = 0; ; attempt++) {
+      mkdirSync(dir, { recursive: true });
+      let lock: FileLock;
+      try {
+        lock = new FileLock(dir);
+      } catch (e) {
+        if (attempt < 5 && errnoCode(e) === 'ENOENT') continue;
+        throw e;
+      }
+      await lock.lock();
+      let same = false;
+      try {
+        same = statSync(dir).ino === lock.inode();
+      } catch {}
+      if (same) return new TempDir(dir, lock);
+      lock.close();
+      if (attempt >= 5) throw new Error(`cannot hold temp dir ${dir}: it keeps being removed`);
+    }
   }
 
   /** Releases the lock without deleting (e.g. after the directory was renamed into place). */
