@@ -10,15 +10,20 @@ import type { EventName, EventPayload } from '../api/contract';
 import type { DisplayEndpoint, HostInfo, VmDetail, VmState as ApiVmState } from '../api/models';
 import type { Handlers } from '../api/wire';
 import { NestboxError, errnoCode } from '../core/errors';
+import { Machines } from '../core/hypervisor/machines';
 import { backendPreference, hostInfo, hostRefusal, loadBackend, type Availability, type BackendId, type HypervisorBackend, type VmHandle } from '../core/hypervisor/backend';
 import { MIN_CPU, MIN_MEMORY, GiB, validateVmName } from '../core/library/config';
 import { exists } from '../core/fsutil';
 import { VM_FILES, type Home } from '../core/library/home';
 import { Library, hostLimits, inspectVm, type VMInfo } from '../core/library/library';
-import { deleteCachedImage, listCachedImages, pruneCaches } from '../core/oci/cache';
-import { CredentialStore, defaultSecretStore, staticProvider, type SecretStore } from '../core/oci/credentials';
+import { deleteCachedImage, listCachedImages, pruneCaches, resolveCached } from '../core/oci/cache';
+import { pull } from '../core/oci/pull';
+import { push } from '../core/oci/push';
+import { downloadIpsw, fetchCatalog, inspectRestoreImage } from '../core/ipsw';
+import type { TaskContext } from '../core/tasks/context';
+import { CredentialStore, defaultCredentialStore, defaultSecretStore, staticProvider, type SecretStore } from '../core/oci/credentials';
 import { Registry } from '../core/oci/registry';
-import { formatRemoteName, parseRemoteName, tryParseRemoteName } from '../core/oci/reference';
+import { formatRemoteName, parseRemoteName, parseRemoteNameOrThrow, tryParseRemoteName } from '../core/oci/reference';
 import { TaskManager } from '../core/tasks/manager';
 import { watchLibrary, type LibraryWatcher } from './library-watcher';
 import { cachedImage, taskInfo, vmSummary } from './map';
@@ -85,6 +90,9 @@ export function createService(o: ServiceOptions): Service {
   const version = o.version ?? packageVersion();
   const secrets = o.secretStore ?? defaultSecretStore(home);
   const vncUrl = o.vncUrl ?? ((n: string) => `vnc/${encodeURIComponent(n)}`);
+  const env = o.env ?? process.env;
+  /** Registry credentials: environment, Docker config, then the shell's secret store (never logged). */
+  const credentials = (ctx: TaskContext) => defaultCredentialStore(home, { env, secrets, warn: (m) => ctx.log(m) });
 
   const emit = <K extends EventName>(event: K, payload: EventPayload<K>) => {
     for (const l of listeners) {
@@ -145,30 +153,74 @@ export function createService(o: ServiceOptions): Service {
     return { name: vm.name, dir: vm.dir, config: vm.config };
   };
 
-  // ---- VM state tracking (cross-process: the library watcher re-inspects VMs whose folders change) ----
+  /** Run control goes through the hypervisor facade (backend choice by runtime file, kept start errors). */
+  const machines = new Machines(home, { load });
+
+  // ---- VM state tracking, across processes, without polling idle VMs ----
+  // - folder changes (start/stop/suspend rewrite nestbox-runtime.json and state files; create/delete/rename) come
+  //   from the library watcher (inotify/FSEvents) and re-read only the VMs involved;
+  // - a VM process can end without touching its folder (guest power-off, crash): while some VM is active, its lock
+  //   is checked once a second (an fcntl per active VM). With no VM running, nothing runs.
   const lastState = new Map<string, ApiVmState>();
+  const ACTIVE: ReadonlySet<ApiVmState> = new Set(['starting', 'running', 'paused', 'suspending', 'stopping']);
+  let liveness: NodeJS.Timeout | null = null;
+  let disposed = false;
   const noteState = (name: string, state: ApiVmState, error?: { code: string; message: string; fix?: string }) => {
-    if (lastState.get(name) === state && !error) return;
-    lastState.set(name, state);
-    emit('vm.state', { name, state, ...(error ? { error } : {}) });
+    if (disposed) return;
+    if (lastState.get(name) !== state || error) {
+      lastState.set(name, state);
+      emit('vm.state', { name, state, ...(error ? { error } : {}) });
+    }
+    const anyActive = [...lastState.values()].some((x) => ACTIVE.has(x));
+    if (anyActive && !liveness) {
+      liveness = setInterval(() => void checkActive(), 1000);
+      liveness.unref();
+    } else if (!anyActive && liveness) {
+      clearInterval(liveness);
+      liveness = null;
+    }
   };
-  const refreshStates = async (names?: string[]) => {
-    if (!names) {
-      const all = await library.list().catch(() => [] as VMInfo[]);
-      const seen = new Set(all.map((v) => v.name));
-      for (const n of [...lastState.keys()]) if (!seen.has(n)) lastState.delete(n);
-      for (const v of all) noteState(v.name, v.state);
+  /** The state of one VM as the UI shows it: the library's view, refined by the backend for live VMs. */
+  const stateOf = async (v: VMInfo): Promise<{ state: ApiVmState; error?: { code: string; message: string; fix?: string } }> => {
+    if (v.broken || !v.config) return { state: v.state === 'running' ? 'running' : 'broken' };
+    if (v.state === 'running' || lastState.get(v.name) === 'error') {
+      const s = await machines.status(v.name).catch(() => null);
+      if (s) return { state: s.state, ...(s.error ? { error: { code: String(s.error.code), message: s.error.message, ...(s.error.fix ? { fix: s.error.fix } : {}) } } : {}) };
+    }
+    return { state: v.state };
+  };
+  const refreshOne = async (n: string) => {
+    const dir = library.dirOf(n);
+    const st = await fsp.stat(dir).catch(() => null);
+    if (!st || !st.isDirectory()) {
+      lastState.delete(n);
       return;
     }
-    for (const n of names) {
-      const dir = library.dirOf(n);
-      const st = await fsp.stat(dir).catch(() => null);
-      if (!st || !st.isDirectory()) {
-        lastState.delete(n);
-        continue;
-      }
-      const v = await inspectVm(n, dir);
-      noteState(n, v.state);
+    const v = await inspectVm(n, dir);
+    const s = await stateOf(v);
+    noteState(n, s.state, s.error);
+  };
+  const refreshStates = async (names?: string[]) => {
+    if (names) {
+      for (const n of names) await refreshOne(n);
+      return;
+    }
+    const all = await library.list().catch(() => [] as VMInfo[]);
+    const seen = new Set(all.map((v) => v.name));
+    for (const n of [...lastState.keys()]) if (!seen.has(n)) lastState.delete(n);
+    for (const v of all) {
+      const s = await stateOf(v);
+      noteState(v.name, s.state, s.error);
+    }
+  };
+  let checking = false;
+  const checkActive = async () => {
+    if (checking) return;
+    checking = true;
+    try {
+      for (const [n, st] of [...lastState]) if (ACTIVE.has(st)) await refreshOne(n);
+    } finally {
+      checking = false;
     }
   };
 
@@ -183,6 +235,13 @@ export function createService(o: ServiceOptions): Service {
   }
 
   // ---- helpers ----
+  /** The library's state refined by what the tracker knows (paused, starting, a kept start error…) — no I/O. */
+  const shownState = (v: VMInfo): ApiVmState => {
+    const known = lastState.get(v.name);
+    if (v.state === 'running' && known && ACTIVE.has(known)) return known;
+    if (v.state === 'stopped' && known === 'error') return 'error';
+    return v.state;
+  };
   const thumbnailVersion = async (dir: string): Promise<number | undefined> => {
     const st = await fsp.stat(path.join(dir, VM_FILES.thumbnail)).catch(() => null);
     return st ? Math.floor(st.mtimeMs) : undefined;
@@ -199,19 +258,22 @@ export function createService(o: ServiceOptions): Service {
     if (c) {
       backend = backendPreference(c)[0];
       try {
-        const b = await backendFor(vm);
+        const b = vm.state === 'running' ? await machines.backendOf(handleOf(vm)) : await backendFor(vm);
         backend = b.id;
         canRun = { ok: true };
-        if (vm.state === 'running') {
-          const h = handleOf(vm);
-          const [status, info] = await Promise.all([b.status(h).catch(() => null), b.connectionInfo(h).catch(() => null)]);
-          if (status) base.state = status.state;
-          if (info?.ssh) ssh = info.ssh;
-          ip = (await b.ip(h, { waitMs: 0 }).catch(() => null)) ?? undefined;
-        }
       } catch (e) {
         const x = e as NestboxError;
         canRun = { ok: false, reason: x.message, ...(x.fix ? { fix: x.fix } : {}) };
+      }
+      if (vm.state === 'running') {
+        const [status, info, addr] = await Promise.all([
+          machines.status(vm.name).catch(() => null),
+          machines.connectionInfo(vm.name).catch(() => null),
+          machines.ip(vm.name, 0).catch(() => null),
+        ]);
+        if (status) base.state = status.state;
+        if (info?.ssh) ssh = info.ssh;
+        if (addr) ip = addr;
       }
     }
     return {
@@ -230,16 +292,17 @@ export function createService(o: ServiceOptions): Service {
     };
   };
 
-  /** A VM that can be controlled: exists, not broken, with its backend. */
-  const controllable = async (name: string) => {
+  /** A VM that can be controlled: exists and is not broken. */
+  const controllable = async (name: string): Promise<VMInfo> => {
     const vm = await library.get(name);
-    const b = await backendFor(vm);
-    return { vm, h: handleOf(vm), b };
+    if (vm.broken || !vm.config) throw brokenVm(vm);
+    return vm;
   };
 
-  const afterRunControl = async (name: string, b: HypervisorBackend, h: VmHandle) => {
-    const s = await b.status(h).catch(() => null);
-    if (s) noteState(name, s.state, s.error);
+  /** Reports the state a run-control operation left the VM in (also when it failed). */
+  const afterRunControl = async (name: string) => {
+    const s = await machines.status(name).catch(() => null);
+    if (s) noteState(name, s.state, s.error ? { code: String(s.error.code), message: s.error.message, ...(s.error.fix ? { fix: s.error.fix } : {}) } : undefined);
   };
 
   const hostInfoCache: { at: number; value: HostInfo | null } = { at: 0, value: null };
@@ -296,7 +359,7 @@ export function createService(o: ServiceOptions): Service {
     // ---------------- library ----------------
     'vm.list': async () => {
       const vms = await library.list();
-      return Promise.all(vms.map(async (v) => vmSummary(v, await thumbnailVersion(v.dir))));
+      return Promise.all(vms.map(async (v) => vmSummary(v, await thumbnailVersion(v.dir), shownState(v))));
     },
     'vm.get': async ({ name }) => detail(await library.get(name)),
     'vm.create': async (p) => {
@@ -319,7 +382,27 @@ export function createService(o: ServiceOptions): Service {
     'vm.clone': async (p) => {
       const remote = parseRemoteName(p.source);
       if (remote) {
-        throw unsupported(`Cloning from the registry image "${p.source}"`, 'pulling images is not part of this build yet', 'Pull the image first, or clone a local VM.');
+        // Tart's remote clone: pull into the cache unless it is there, then clone from the cached image.
+        validateVmName(p.name);
+        if (await exists(library.dirOf(p.name))) throw alreadyExists(p.name);
+        const fq = formatRemoteName(remote);
+        const t = tasks.start({
+          kind: 'clone',
+          title: `Clone ${fq} to ${p.name}`,
+          target: { vm: p.name, image: fq },
+          resources: [
+            { image: fq, mode: 'write' },
+            { vm: p.name, mode: 'write' },
+          ],
+          resumable: (e) => RESUMABLE_PULL_ERRORS.has(e.code),
+          run: async (ctx) => {
+            let dir = (await resolveCached(home, remote))?.dir;
+            if (!dir) dir = (await pull(home, p.source, { insecure: p.insecure ?? false, credentials: credentials(ctx), env }, ctx)).dir;
+            return library.cloneFromDirectory(dir, p.name, ctx);
+          },
+          result: (r) => ({ vm: r.vm.name, method: r.method, image: fq }),
+        });
+        return { taskId: t.id };
       }
       validateVmName(p.name);
       await library.get(p.source);
@@ -376,62 +459,70 @@ export function createService(o: ServiceOptions): Service {
     // ---------------- run control ----------------
     'vm.start': async (p) => {
       tasks.assertFree({ vm: p.name, mode: 'write' }, `start VM "${p.name}"`);
-      const { h, b } = await controllable(p.name);
+      await controllable(p.name);
       noteState(p.name, 'starting');
       try {
-        await b.start(h, {
+        await machines.start(p.name, {
           graphics: p.graphics ?? true,
           ...(p.extraDisks ? { extraDisks: p.extraDisks } : {}),
           ...(p.sharedDirs ? { sharedDirs: p.sharedDirs } : {}),
           ...(p.recovery ? { recovery: true } : {}),
         });
       } finally {
-        await afterRunControl(p.name, b, h);
+        await afterRunControl(p.name);
       }
       return null;
     },
     'vm.stop': async (p) => {
-      const { h, b } = await controllable(p.name);
+      await controllable(p.name);
+      noteState(p.name, 'stopping');
       try {
-        await b.stop(h, { ...(p.timeoutSeconds !== undefined ? { timeoutMs: p.timeoutSeconds * 1000 } : {}), ...(p.force ? { force: true } : {}) });
+        await machines.stop(p.name, { ...(p.timeoutSeconds !== undefined ? { timeoutMs: p.timeoutSeconds * 1000 } : {}), ...(p.force ? { force: true } : {}) });
       } finally {
-        await afterRunControl(p.name, b, h);
+        await afterRunControl(p.name);
       }
       return null;
     },
     'vm.pause': async ({ name }) => {
-      const { h, b } = await controllable(name);
-      await b.pause(h);
-      await afterRunControl(name, b, h);
+      await controllable(name);
+      try {
+        await machines.pause(name);
+      } finally {
+        await afterRunControl(name);
+      }
       return null;
     },
     'vm.resume': async ({ name }) => {
-      const { h, b } = await controllable(name);
-      await b.resume(h);
-      await afterRunControl(name, b, h);
+      await controllable(name);
+      try {
+        await machines.resume(name);
+      } finally {
+        await afterRunControl(name);
+      }
       return null;
     },
     'vm.suspend': async ({ name }) => {
-      const { h, b } = await controllable(name);
+      await controllable(name);
+      noteState(name, 'suspending');
       try {
-        await b.suspend(h);
+        await machines.suspend(name);
       } finally {
-        await afterRunControl(name, b, h);
+        await afterRunControl(name);
       }
       return null;
     },
     'vm.screenshot': async ({ name }) => {
-      const { h, b } = await controllable(name);
-      return { png: (await b.screenshot(h)).toString('base64') };
+      await controllable(name);
+      return { png: (await machines.screenshot(name)).toString('base64') };
     },
     'vm.ip': async ({ name, waitSeconds }) => {
-      const { h, b } = await controllable(name);
-      return { ip: await b.ip(h, { waitMs: (waitSeconds ?? 0) * 1000 }) };
+      await controllable(name);
+      return { ip: await machines.ip(name, (waitSeconds ?? 0) * 1000) };
     },
     'vm.display': async ({ name }): Promise<DisplayEndpoint> => {
-      const { vm, h, b } = await controllable(name);
+      const vm = await controllable(name);
       if (vm.state !== 'running') throw notRunning(name);
-      const d = await b.display(h);
+      const d = await machines.display(name);
       if (d.kind === 'native-window') return { kind: 'native-window' };
       return { kind: 'vnc', url: vncUrl(name) };
     },
@@ -444,20 +535,24 @@ export function createService(o: ServiceOptions): Service {
       return null;
     },
     'vm.serialRead': async ({ name, offset }) => {
-      const { h, b } = await controllable(name);
-      const info = await b.connectionInfo(h);
-      if (!info.serialLog) return { text: '', offset: offset ?? 0 };
-      return readFrom(info.serialLog, offset ?? 0);
+      const vm = await controllable(name);
+      const info = vm.state === 'running' ? await machines.connectionInfo(name).catch(() => null) : null;
+      // The log outlives the VM: read it from the folder when the VM is stopped.
+      const log = info?.serialLog ?? path.join(vm.dir, 'nestbox-serial.log');
+      return readFrom(log, offset ?? 0);
     },
     'vm.serialWrite': async ({ name, data }) => {
-      const { vm, h, b } = await controllable(name);
+      const vm = await controllable(name);
       if (vm.state !== 'running') throw notRunning(name);
-      const stream = await b.serial(h);
-      await new Promise<void>((resolve, reject) => {
-        stream.once('error', reject);
-        stream.write(data, (e) => (e ? reject(e) : resolve()));
-      });
-      stream.end();
+      const stream = await machines.serial(name);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          stream.once('error', reject);
+          stream.write(data, (e) => (e ? reject(e) : resolve()));
+        });
+      } finally {
+        stream.end();
+      }
       return null;
     },
 
@@ -467,11 +562,50 @@ export function createService(o: ServiceOptions): Service {
       const r = tryParseRemoteName(reference.trim());
       return r.ok ? { ok: true, normalized: formatRemoteName(r.name) } : { ok: false, reason: r.reason };
     },
-    'image.pull': async () => {
-      throw unsupported('Pulling images', 'the registry client is not part of this build yet', 'Use `tart pull` meanwhile.');
+    'image.pull': async (p) => {
+      const r = parseRemoteNameOrThrow(p.reference.trim());
+      const fq = formatRemoteName(r);
+      const t = tasks.start({
+        kind: 'pull',
+        title: `Pull ${fq}`,
+        target: { image: fq },
+        resources: [{ image: fq, mode: 'write' }],
+        // An interrupted pull keeps its journal and verified layers: pulling again resumes.
+        resumable: (e) => RESUMABLE_PULL_ERRORS.has(e.code),
+        run: (ctx) => pull(home, fq, { insecure: p.insecure ?? false, ...(p.concurrency ? { concurrency: p.concurrency } : {}), credentials: credentials(ctx), env }, ctx),
+        result: (res) => ({ image: res.name, digest: res.digest }),
+      });
+      return { taskId: t.id };
     },
-    'image.push': async () => {
-      throw unsupported('Pushing images', 'the registry client is not part of this build yet', 'Use `tart push` meanwhile.');
+    'image.push': async (p) => {
+      const targets = p.targets.map((x) => formatRemoteName(parseRemoteNameOrThrow(x.trim())));
+      const remoteSource = parseRemoteName(p.source);
+      if (!remoteSource) await controllable(p.source);
+      const t = tasks.start({
+        kind: 'push',
+        title: `Push ${p.source} to ${targets.join(', ')}`,
+        target: remoteSource ? { image: formatRemoteName(remoteSource) } : { vm: p.source },
+        resources: [remoteSource ? { image: formatRemoteName(remoteSource), mode: 'read' as const } : { vm: p.source, mode: 'read' as const }, ...targets.map((image) => ({ image, mode: 'write' as const }))],
+        // Blobs already uploaded are skipped (HEAD) when pushing again.
+        resumable: (e) => RESUMABLE_PULL_ERRORS.has(e.code),
+        run: (ctx) =>
+          push(
+            home,
+            p.source,
+            targets,
+            {
+              insecure: p.insecure ?? false,
+              ...(p.chunkSizeMB !== undefined ? { chunkSizeMB: p.chunkSizeMB } : {}),
+              ...(p.compression ? { compression: p.compression } : {}),
+              ...(p.populateCache ? { populateCache: true } : {}),
+              credentials: credentials(ctx),
+              env,
+            },
+            ctx,
+          ),
+        result: (res) => ({ digest: res.digest, targets }),
+      });
+      return { taskId: t.id };
     },
     'image.delete': async ({ name }) => {
       tasks.assertFree({ image: name, mode: 'write' }, `delete image "${name}"`);
@@ -501,19 +635,42 @@ export function createService(o: ServiceOptions): Service {
     },
 
     // ---------------- macOS restore images ----------------
-    'ipsw.catalog': async () => {
-      throw unsupported('The macOS restore image catalog', 'it is not part of this build yet');
+    'ipsw.catalog': async ({ refresh }) => {
+      const c = await fetchCatalog(home, refresh ? { maxAgeMs: 0 } : {});
+      return {
+        entries: c.entries.map((e) => ({
+          version: e.version,
+          build: e.build,
+          channel: e.channel,
+          url: e.url,
+          ...(e.size !== undefined ? { size: e.size } : {}),
+          ...(e.sha256 ? { sha256: e.sha256 } : {}),
+          ...(e.sha1 ? { sha1: e.sha1 } : {}),
+          minimumHost: e.minimumHost,
+        })),
+        fetchedAt: c.fetchedAt,
+      };
     },
-    'ipsw.inspect': async () => {
-      throw unsupported('Inspecting restore images', 'it is not part of this build yet');
+    'ipsw.inspect': async ({ path: file }) => {
+      const i = await inspectRestoreImage(file);
+      return { path: i.path, productVersion: i.productVersion, build: i.buildVersion, supportedDevices: i.supportedProductTypes, warnings: i.warnings };
     },
-    'ipsw.download': async () => {
-      throw unsupported('Downloading restore images', 'it is not part of this build yet');
+    'ipsw.download': async ({ url }) => {
+      const t = tasks.start({
+        kind: 'ipsw-download',
+        title: `Download ${decodeURIComponent(url.split('/').pop() || url)}`,
+        target: {},
+        resources: [{ image: `ipsw:${url}`, mode: 'write' }],
+        resumable: (e) => RESUMABLE_PULL_ERRORS.has(e.code),
+        run: (ctx) => downloadIpsw(home, url, { task: ctx }),
+        result: (d) => ({ path: d.path, sha256: d.sha256, bytes: d.bytes, reused: d.reused }),
+      });
+      return { taskId: t.id };
     },
     'vm.createMacos': async () => {
       const refusal = hostRefusal({ os: 'darwin', arch: 'arm64' });
       if (refusal) throw refusal;
-      throw unsupported('Creating macOS VMs', 'it is not part of this build yet');
+      throw unsupported('Creating macOS VMs', 'the macOS installer is not part of this build yet', 'Create it with Tart, or clone a macOS image.');
     },
 
     // ---------------- tasks ----------------
@@ -537,20 +694,26 @@ export function createService(o: ServiceOptions): Service {
     home,
     ready,
     async vncTarget(name) {
-      const { vm, h, b } = await controllable(name);
+      const vm = await controllable(name);
       if (vm.state !== 'running') throw notRunning(name);
-      const d = await b.display(h);
+      const d = await machines.display(name);
       if (d.kind === 'vnc-unix') return { path: d.path };
       if (d.kind === 'vnc-tcp') return { host: d.host, port: d.port };
       throw unsupported(`A browser view of VM "${name}"`, 'its screen is a native window', 'Open it in the desktop app.');
     },
     async dispose(d = {}) {
+      disposed = true;
+      if (liveness) clearInterval(liveness);
+      machines.close();
       watcher?.close();
       await tasks.shutdown(d.timeoutMs ?? 10_000);
       listeners.clear();
     },
   };
 }
+
+/** Failures after which running the same pull/push/download again picks up where it stopped. */
+const RESUMABLE_PULL_ERRORS: ReadonlySet<string> = new Set(['CANCELLED', 'NETWORK', 'TIMEOUT', 'REGISTRY', 'NO_SPACE', 'AUTH', 'INTERNAL']);
 
 function brokenVm(vm: VMInfo): NestboxError {
   return new NestboxError('BROKEN_VM', `VM "${vm.name}" is broken: ${vm.broken?.reason ?? 'its configuration is missing'}`, {
