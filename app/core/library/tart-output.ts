@@ -45,7 +45,7 @@ export function listEntry(vm: Pick<VMInfo, 'name' | 'disk' | 'accessedAt' | 'sta
     Name: vm.name,
     Disk: gbInt(vm.disk.apparent),
     Size: gbInt(vm.disk.allocated),
-    Accessed: vm.accessedAt.toISOString(),
+    Accessed: vm.accessedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'), // ISO8601DateFormatter: whole seconds
     Running: vm.state === 'running',
     State: vm.state,
   };
