@@ -26,12 +26,16 @@ export default defineCommand({
     const diskFormat = choiceFlag(values['disk-format'], '--disk-format', ['raw', 'asif'] as const, 'raw');
     const diskSizeGB = intFlag(values['disk-size'], '--disk-size', '50');
     if (fromIpsw !== undefined) {
-      if (process.platform !== 'darwin' || process.arch !== 'arm64') {
-        throw new NestboxError('UNSUPPORTED', 'macOS guests need a Mac with Apple silicon; this host cannot create them.', {
-          fix: 'Create a Linux VM with --linux, or pull a macOS image here and run it on a Mac.',
-        });
-      }
-      throw new NestboxError('UNSUPPORTED', 'Creating macOS VMs from an IPSW is not available in this build yet.', { fix: 'Use Tart to create it, or clone a macOS image.' });
+      // The IPSW is validated first on every host (so a user learns whether the file is good); hosts that cannot
+      // run macOS guests then get UNSUPPORTED with the reason. No tmp GC here: it would drop a resumable partial
+      // download (Tart skips GC for pull/clone for the same reason).
+      const { parseIpswSpec } = await import('../../core/ipsw');
+      const { createMacVmFromIpsw } = await import('../../core/hypervisor/vz/create');
+      const { openLibrary } = await import('../../core/library/library');
+      const lib = await openLibrary({ collectGarbage: false });
+      const task = stderrTask(stderr, { cancelOnSignal: true });
+      await createMacVmFromIpsw(lib, name, parseIpswSpec(fromIpsw), { ...(diskSizeGB !== undefined ? { diskSizeGB } : {}), diskFormat, task });
+      return;
     }
     if (diskFormat === 'asif') {
       throw new NestboxError('UNSUPPORTED', 'ASIF disks need macOS 26; Linux VMs here use raw disks.', { fix: 'Drop --disk-format (raw is the default).' });
