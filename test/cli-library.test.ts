@@ -179,6 +179,35 @@ describe('interrupted clone', () => {
   });
 });
 
+describe("Tart's global lock", () => {
+  it('clone waits while another process (e.g. Tart) holds the flock on $TART_HOME, then completes', async () => {
+    const h = home();
+    await ok(['create', 'src', '--linux', '--disk-size', '1'], h.env);
+    const holder = spawn('python3', ['-c', `import fcntl,os,sys\nfd=os.open(sys.argv[1],os.O_RDONLY)\nfcntl.flock(fd,fcntl.LOCK_EX)\nprint('locked',flush=True)\nsys.stdin.read()`, h.root], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.once('data', () => resolve());
+        holder.once('exit', (c) => reject(new Error(`lock holder exited ${c}`)));
+      });
+      const child = spawn(process.execPath, [NESTBOX_BIN, 'clone', 'src', 'dst'], { env: h.env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+      const deadline = Date.now() + 30_000;
+      while (!stderr.includes('waiting for lock...') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+      expect(stderr).toContain('waiting for lock...');
+      expect(existsSync(path.join(h.root, 'vms', 'dst'))).toBe(false);
+      holder.stdin!.end(); // release
+      expect(await exited).toBe(0);
+      expect(readdirSync(path.join(h.root, 'vms')).sort()).toEqual(['dst', 'src']);
+    } finally {
+      if (holder.exitCode === null) holder.kill();
+    }
+  });
+});
+
 describe('cancelled clone', () => {
   it('Ctrl-C (SIGINT) mid-copy cancels cleanly: exit 1, no entry in vms/, no temp dir left', async () => {
     const h = home();
