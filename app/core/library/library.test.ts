@@ -129,6 +129,8 @@ describe('set', () => {
     for (const d of ['1920', 'x', '0x100', '100x100cm', '-5x7']) expect((await code(lib.set('vm', { display: d }))).message).toMatch(/display size/);
     expect((await code(lib.set('vm', { memoryMB: 100 }))).message).toMatch(/memory must be at least 128 MB/);
     expect((await code(lib.set('vm', { cpu: 0 }))).code).toBe('INVALID_ARGUMENT');
+    expect((await code(lib.set('vm', { cpu: 100_000 }))).message).toMatch(/--cpu must be a whole number from 1 to 512/);
+    expect((await code(lib.set('vm', { memoryMB: 1e14 }))).message).toMatch(/--memory must be a whole number of MB/);
     expect(readFileSync(path.join(lib.dirOf('vm'), 'config.json'), 'utf8')).toBe(before);
     expect(statSync(path.join(lib.dirOf('vm'), 'disk.img')).size).toBe(5 * GB);
   });

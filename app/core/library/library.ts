@@ -160,6 +160,19 @@ export function parseDisplay(s: string): { width: number; height: number; unit?:
   return { width: w, height: h, ...(m[3] ? { unit: m[3] as 'pt' | 'px' } : {}) };
 }
 
+/** Upper bounds no hypervisor reaches (QEMU's x86 limit is 288 vCPUs): beyond them a value is a typo. */
+export const MAX_CPU = 512;
+export const MAX_MEMORY_MB = 16 * 1024 * 1024;
+
+function validateCpuMemory(cpu: number | undefined, memoryMB: number | undefined): void {
+  if (cpu !== undefined && (!Number.isInteger(cpu) || cpu < 1 || cpu > MAX_CPU)) {
+    throw invalid(`--cpu must be a whole number from 1 to ${MAX_CPU} (got ${cpu}).`, 'Pass e.g. --cpu 2.', { value: cpu });
+  }
+  if (memoryMB !== undefined && (!Number.isInteger(memoryMB) || memoryMB < 1 || memoryMB > MAX_MEMORY_MB)) {
+    throw invalid(`--memory must be a whole number of MB from 1 to ${MAX_MEMORY_MB} (got ${memoryMB}).`, 'Pass e.g. --memory 4096.', { value: memoryMB });
+  }
+}
+
 function validateArch(a: string): Arch {
   if (a !== 'arm64' && a !== 'amd64') throw invalid(`"${a}" is not a supported architecture.`, 'Use --arch arm64 or --arch amd64.', { value: a });
   return a;
@@ -311,12 +324,7 @@ export class Library {
     const arch = validateArch(o.arch ?? hostArch());
     const diskGB = o.diskSizeGB ?? DEFAULT_DISK_GB;
     validateDiskSizeGB(diskGB);
-    if (o.cpu !== undefined && (!Number.isInteger(o.cpu) || o.cpu < 1)) {
-      throw invalid(`--cpu must be a whole number ≥ 1 (got ${o.cpu}).`, 'Pass e.g. --cpu 2.', { value: o.cpu });
-    }
-    if (o.memoryMB !== undefined && (!Number.isInteger(o.memoryMB) || o.memoryMB < 1)) {
-      throw invalid(`--memory must be a whole number of MB (got ${o.memoryMB}).`, 'Pass e.g. --memory 4096.', { value: o.memoryMB });
-    }
+    validateCpuMemory(o.cpu, o.memoryMB);
     if (await exists(this.dirOf(o.name))) throw alreadyExists(o.name);
     const host = hostLimits();
     const cfg = newLinuxConfig({ arch, host, ...(o.cpu !== undefined ? { cpu: o.cpu } : {}), ...(o.memoryMB !== undefined ? { memory: o.memoryMB * MiB } : {}) });
@@ -408,12 +416,7 @@ export class Library {
     const host = hostLimits();
 
     // Validate everything before changing anything.
-    if (p.cpu !== undefined && (!Number.isInteger(p.cpu) || p.cpu < 1)) {
-      throw invalid(`--cpu must be a whole number ≥ 1 (got ${p.cpu}).`, 'Pass e.g. --cpu 2.', { value: p.cpu });
-    }
-    if (p.memoryMB !== undefined && (!Number.isInteger(p.memoryMB) || p.memoryMB < 1)) {
-      throw invalid(`--memory must be a whole number of MB (got ${p.memoryMB}).`, 'Pass e.g. --memory 4096.', { value: p.memoryMB });
-    }
+    validateCpuMemory(p.cpu, p.memoryMB);
     const display = p.display !== undefined ? parseDisplay(p.display) : undefined;
     let newDiskSize: number | undefined;
     if (p.diskSizeGB !== undefined) {
