@@ -50,12 +50,13 @@ function requestOnce(u: URL, o: RequestOptions, redirectsLeft: number): Promise<
       reject(e);
     };
     const onAbort = () => fail(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    // Before any destroy(): a request destroyed before it connects emits 'error' (ECONNRESET), which must not go unhandled.
+    req.on('error', (e) => fail(new TransportError(`${u.host}: ${e.message}`, (e as NodeJS.ErrnoException).code)));
     if (o.signal) {
       if (o.signal.aborted) return onAbort();
       o.signal.addEventListener('abort', onAbort, { once: true });
     }
     req.setTimeout(o.timeoutMs ?? 60_000, () => fail(new TransportError(`no response from ${u.host} for ${Math.round((o.timeoutMs ?? 60_000) / 1000)} s`, 'ETIMEDOUT')));
-    req.on('error', (e) => fail(new TransportError(`${u.host}: ${e.message}`, (e as NodeJS.ErrnoException).code)));
     req.on('response', (res) => {
       if (settled) {
         res.destroy();
