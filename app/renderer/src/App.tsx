@@ -1,14 +1,16 @@
 import * as Toast from '@radix-ui/react-toast';
 import * as Tooltip from '@radix-ui/react-tooltip';
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { Stores } from './stores';
 import { routeFromHash } from './stores';
 import { StoresProvider, useHost, useStores, useTasks, useUi } from './stores/react';
 import { Library } from './views/Library';
-import { Images } from './views/Images';
-import { Tasks } from './views/Tasks';
-import { VmView } from './views/VmView';
-import { Dialogs } from './components/Dialogs';
+
+// The library is what opens first; everything else loads on demand (keeps the first render small).
+const Images = lazy(() => import('./views/Images').then((m) => ({ default: m.Images })));
+const Tasks = lazy(() => import('./views/Tasks').then((m) => ({ default: m.Tasks })));
+const VmView = lazy(() => import('./views/VmView').then((m) => ({ default: m.VmView })));
+const Dialogs = lazy(() => import('./components/Dialogs').then((m) => ({ default: m.Dialogs })));
 import { IconImages, IconLibrary, IconTasks } from './components/icons';
 import { useShortcuts } from './lib/shortcuts';
 import { pathOfDroppedFile, sourceKindOf } from './lib/files';
@@ -81,12 +83,14 @@ function Shell() {
       <Sidebar />
       <main className="content" aria-label="Nestbox">
         <HostBanner />
-        {route.view === 'library' && <Library />}
-        {route.view === 'images' && <Images />}
-        {route.view === 'tasks' && <Tasks />}
-        {route.view === 'vm' && <VmView key={route.name} name={route.name} tab={route.tab ?? 'screen'} />}
+        <Suspense fallback={null}>
+          {route.view === 'library' && <Library />}
+          {route.view === 'images' && <Images />}
+          {route.view === 'tasks' && <Tasks />}
+          {route.view === 'vm' && <VmView key={route.name} name={route.name} tab={route.tab ?? 'screen'} />}
+        </Suspense>
       </main>
-      <Dialogs />
+      <DialogHost />
       {dragging && (
         <div className="drop-overlay" aria-hidden="true">
           <div>Drop an ISO, disk image or IPSW to create a VM</div>
@@ -94,6 +98,15 @@ function Shell() {
       )}
     </div>
   );
+}
+
+function DialogHost() {
+  const open = useUi((s) => s.dialog !== null);
+  return open ? (
+    <Suspense fallback={null}>
+      <Dialogs />
+    </Suspense>
+  ) : null;
 }
 
 function Sidebar() {

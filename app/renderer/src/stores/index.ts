@@ -337,6 +337,17 @@ export function createStores(client: ApiClient): Stores {
           for (const n of e.names ?? Object.keys(details)) if (details[n]) void vms.getState().loadDetail(n).catch(() => {});
         }
       }),
+      // The desktop shell (tray, menus, notifications, opened files) asks to bring something into view.
+      client.on('shell.intent', (i) => {
+        const u = ui.getState();
+        if (i.kind === 'pull') u.open({ kind: 'pull' });
+        else if (i.kind === 'new-vm') u.open({ kind: 'create' });
+        else if (i.kind === 'show-task') u.navigate({ view: 'tasks' });
+        else if (i.kind === 'show-vm') {
+          u.select(i.name);
+          u.navigate(i.screen ? { view: 'vm', name: i.name, tab: 'screen' } : { view: 'library' });
+        }
+      }),
       client.on('task.updated', (t) => {
         const before = tasks.getState().byId[t.id];
         tasks.getState().upsert(t);

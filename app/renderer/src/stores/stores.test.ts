@@ -60,6 +60,18 @@ describe('stores', () => {
     expect(stores.tasks.getState().hidden[id]).toBe(true);
   });
 
+  it('follow the desktop shell\'s intents', async () => {
+    const { fake, stores } = makeStores({ vms: [fakeVm('a')] });
+    stop = stores.start();
+    fake.emit('shell.intent', { kind: 'pull' });
+    expect(stores.ui.getState().dialog).toEqual({ kind: 'pull' });
+    fake.emit('shell.intent', { kind: 'show-vm', name: 'a', screen: true });
+    expect(stores.ui.getState().route).toEqual({ view: 'vm', name: 'a', tab: 'screen' });
+    expect(stores.ui.getState().selected).toBe('a');
+    fake.emit('shell.intent', { kind: 'show-task', taskId: 't1' });
+    expect(stores.ui.getState().route).toEqual({ view: 'tasks' });
+  });
+
   it('map routes to hashes and back', () => {
     for (const r of [{ view: 'library' }, { view: 'images' }, { view: 'tasks' }, { view: 'vm', name: 'my vm/2', tab: 'settings' }] as const) {
       expect(routeFromHash(hashFromRoute(r))).toEqual(r.view === 'vm' ? r : { view: r.view });

@@ -53,9 +53,8 @@ describe('Library', () => {
 
   it('refuses to delete a running VM until it is stopped', async () => {
     renderApp({ vms: [fakeVm('busy', { state: 'running' })] });
-    // Radix dropdowns open on pointerdown
-    const trigger = await screen.findByRole('button', { name: 'More actions for busy' });
-    fireEvent.pointerDown(trigger, { button: 0, ctrlKey: false, pointerType: 'mouse' });
+    fireEvent.click(await screen.findByRole('button', { name: 'More actions for busy' }));
+    expect(screen.getByRole('menu', { name: 'Actions for busy' })).toBeTruthy();
     fireEvent.click(await screen.findByRole('menuitem', { name: /Delete…/ }));
     const dialog = await screen.findByRole('dialog');
     expect(dialog.textContent).toContain('busy is running. Stop it before deleting it.');

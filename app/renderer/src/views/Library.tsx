@@ -10,7 +10,7 @@ import { useHost, useStores, useUi, useVms } from '../stores/react';
 import { IconDisc, IconDownload, IconPlay, IconPlus, IconSearch, IconSort, IconStop } from '../components/icons';
 import { StateBadge } from '../components/StateBadge';
 import { Thumbnail } from '../components/Thumbnail';
-import { VmContextMenu, VmMoreMenu } from '../components/VmMenus';
+import { MoreButton, SharedVmContextMenu } from '../components/VmMenus';
 import { runVmAction } from '../components/vmActions';
 import { ErrorBox } from '../components/TaskError';
 
@@ -109,6 +109,7 @@ function VmList({ vms }: { vms: VmSummary[] }) {
   }, [selIndex, virtualizer]);
 
   return (
+    <SharedVmContextMenu>
     <div ref={parent} className="vm-scroll" role="list" aria-label="Virtual machines">
       <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
         {virtualizer.getVirtualItems().map((item) => {
@@ -121,6 +122,7 @@ function VmList({ vms }: { vms: VmSummary[] }) {
         })}
       </div>
     </div>
+    </SharedVmContextMenu>
   );
 }
 
@@ -130,9 +132,10 @@ const VmRow = memo(function VmRow({ vm, selected }: { vm: VmSummary; selected: b
   const canStart = vm.state === 'stopped' || vm.state === 'suspended';
   const canStop = vm.state === 'running' || vm.state === 'paused';
   return (
-    <VmContextMenu name={vm.name} state={vm.state}>
       <div
         role="listitem"
+        data-vm={vm.name}
+        data-vm-state={vm.state}
         aria-label={vm.name}
         aria-current={selected ? 'true' : undefined}
         className={`vm-row${selected ? ' selected' : ''}`}
@@ -168,10 +171,9 @@ const VmRow = memo(function VmRow({ vm, selected }: { vm: VmSummary; selected: b
               <IconStop />
             </button>
           )}
-          <VmMoreMenu name={vm.name} state={vm.state} />
+          <MoreButton name={vm.name} />
         </div>
       </div>
-    </VmContextMenu>
   );
 });
 

@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+/* global window, document, HTMLInputElement, requestAnimationFrame, MutationObserver -- functions passed to page.evaluate run in the browser */
+// UI benchmark (issue #6): in Debian's Chromium via playwright-core, against the built renderer (dist/renderer)
+// with the in-memory fake bridge installed as window.nestbox — so it measures the renderer alone.
+//  1. First render of the library with 500 VMs: navigation → first row drawn and the main thread free again
+//     ("interactive"); long tasks during load. Goal: interactive < 300 ms.
+//  2. A pull reporting progress 10×/s (the contract's cap) for 5 s, with the 500-VM library behind the pull dialog
+//     and the layer details open: frames per second, longest frame gap, long tasks. Goal: no long task > 50 ms.
+//  3. Filter 500 VMs by typing: keypress → list updated.
+// Side by side, the floor: Chromium showing a static 500-row HTML table (no framework) in the same run.
+// Usage: node scripts/build.mjs renderer && node bench/ui/run.mjs [--runs 5] [--json]
+import { serveRenderer, fakeBridgeScript, launch } from './harness.mjs';
+
+const args = process.argv.slice(2);
+const RUNS = Number(args[args.indexOf('--runs') + 1]) || 5;
+const JSON_OUT = args.includes('--json');
+
+const INSTRUMENT = `
+  window.__bench = { longTasks: [], t0: performance.timeOrigin };
+  try {
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__bench.longTasks.push({ start: e.startTime, duration: e.duration }); })
+      .observe({ type: 'longtask', buffered: true });
+  } catch {}
+  window.__bench.interactive = new Promise((resolve) => {
+    const check = () => {
+      if (!document.querySelector('[role="listitem"]')) return false;
+      const rowAt = performance.now();
+      // Interactive: the first row is on screen and the main thread can run the next task.
+      requestAnimationFrame(() => setTimeout(() => resolve({ rowAt, interactiveAt: performance.now() }), 0));
+      return true;
+    };
+    const start = () => {
+      if (check()) return;
+      const mo = new MutationObserver(() => { if (check()) mo.disconnect(); });
+      mo.observe(document.documentElement, { childList: true, subtree: true });
+    };
+    if (document.documentElement) start(); else document.addEventListener('readystatechange', start, { once: true });
+  });
+`;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const r1 = (x) => Math.round(x * 10) / 10;
+
+async function libraryFirstRender(browser, url, fake) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  await page.addInitScript({ content: `window.__nestboxFake = { vms: 500, pullIntervalMs: 100 };` });
+  await page.addInitScript({ content: fake });
+  await page.addInitScript({ content: INSTRUMENT });
+  await page.goto(url);
+  const r = await page.evaluate(async () => {
+    const t = await window.__bench.interactive;
+    const rows = document.querySelectorAll('[role="listitem"]').length;
+    const loadLong = window.__bench.longTasks.filter((l) => l.start < t.interactiveAt);
+    return { ...t, rows, longest: Math.max(0, ...loadLong.map((l) => l.duration)), count: loadLong.length, text: document.querySelector('#library-title + p')?.textContent };
+  });
+  if (!/^500 VMs/.test(r.text ?? '')) throw new Error(`library did not show 500 VMs: ${r.text}`);
+
+  // Filter: type "vm-49" and time until the list shows only matches.
+  const filter = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const input = document.querySelector('input[aria-label="Filter VMs"]');
+        const t0 = performance.now();
+        const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+        setter.call(input, 'vm-49');
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+        const done = () => [...document.querySelectorAll('[role="listitem"]')].every((li) => li.getAttribute('aria-label').startsWith('vm-49'));
+        const poll = () => (done() ? requestAnimationFrame(() => resolve(performance.now() - t0)) : requestAnimationFrame(poll));
+        poll();
+      }),
+  );
+  await ctx.close();
+  return { ...r, filterMs: filter };
+}
+
+async function progressFrames(browser, url, fake, seconds = 5) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  await page.addInitScript({ content: `window.__nestboxFake = { vms: 500, pullIntervalMs: 100, pullTotalBytes: 20e9 };` });
+  await page.addInitScript({ content: fake });
+  await page.addInitScript({ content: INSTRUMENT });
+  await page.goto(url);
+  await page.getByRole('listitem', { name: 'vm-000' }).waitFor();
+  await page.getByRole('button', { name: 'Pull image' }).click();
+  await page.getByLabel('Image reference').fill('ghcr.io/cirruslabs/debian:latest');
+  await page.getByRole('button', { name: 'Pull', exact: true }).click();
+  await page.getByRole('button', { name: /Show layer details/ }).click();
+  const r = await page.evaluate(
+    (ms) =>
+      new Promise((resolve) => {
+        const startLong = window.__bench.longTasks.length;
+        const bar = document.querySelector('[role="progressbar"]');
+        const v0 = Number(bar.getAttribute('aria-valuenow') ?? 0);
+        const frames = [];
+        const t0 = performance.now();
+        let updates = 0;
+        const mo = new MutationObserver(() => updates++);
+        mo.observe(bar, { attributes: true, attributeFilter: ['aria-valuenow'] });
+        const tick = (t) => {
+          frames.push(t);
+          if (t - t0 < ms) requestAnimationFrame(tick);
+          else {
+            mo.disconnect();
+            const gaps = frames.slice(1).map((f, i) => f - frames[i]);
+            const lt = window.__bench.longTasks.slice(startLong);
+            resolve({
+              fps: (frames.length - 1) / ((frames.at(-1) - frames[0]) / 1000),
+              maxGap: Math.max(...gaps),
+              longTasks: lt.length,
+              longest: Math.max(0, ...lt.map((l) => l.duration)),
+              barUpdates: updates,
+              moved: Number(bar.getAttribute('aria-valuenow') ?? 0) - v0,
+            });
+          }
+        };
+        requestAnimationFrame(tick);
+      }),
+    seconds * 1000,
+  );
+  if (!(r.moved > 0)) throw new Error('the progress bar did not move');
+  await ctx.close();
+  return r;
+}
+
+async function staticFloor(browser) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  const rows = Array.from({ length: 500 }, (_, i) => `<tr role="listitem"><td>vm-${i}</td><td>Linux · amd64</td><td>2 CPU</td><td>4 GB</td><td>20 GB</td><td>Stopped</td></tr>`).join('');
+  await page.addInitScript({ content: INSTRUMENT });
+  await page.route('http://floor.test/', (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><table>${rows}</table>` }));
+  await page.goto('http://floor.test/');
+  const r = await page.evaluate(() => window.__bench.interactive);
+  await ctx.close();
+  return r;
+}
+
+const srv = await serveRenderer();
+const fake = await fakeBridgeScript();
+const browser = await launch();
+try {
+  const lib = [];
+  const floor = [];
+  const prog = [];
+  for (let i = 0; i < RUNS; i++) {
+    lib.push(await libraryFirstRender(browser, srv.url, fake));
+    floor.push(await staticFloor(browser));
+  }
+  for (let i = 0; i < Math.min(RUNS, 3); i++) prog.push(await progressFrames(browser, srv.url, fake));
+
+  const libInteractive = median(lib.map((r) => r.interactiveAt));
+  const floorInteractive = median(floor.map((r) => r.interactiveAt));
+  const result = {
+    runs: RUNS,
+    library500: {
+      interactiveMs: r1(libInteractive),
+      firstRowMs: r1(median(lib.map((r) => r.rowAt))),
+      rowsInDom: lib[0].rows,
+      longestLoadTaskMs: r1(median(lib.map((r) => r.longest))),
+      filterMs: r1(median(lib.map((r) => r.filterMs))),
+      goalMs: 300,
+      pass: libInteractive < 300,
+    },
+    staticTable500: { interactiveMs: r1(floorInteractive) },
+    ratioVsStaticTable: r1(libInteractive / floorInteractive),
+    pullProgress: {
+      seconds: 5,
+      fps: r1(median(prog.map((r) => r.fps))),
+      maxFrameGapMs: r1(Math.max(...prog.map((r) => r.maxGap))),
+      longTasks: Math.max(...prog.map((r) => r.longTasks)),
+      longestTaskMs: r1(Math.max(...prog.map((r) => r.longest))),
+      barUpdatesPerRun: median(prog.map((r) => r.barUpdates)),
+      goal: 'no long task > 50 ms',
+      pass: prog.every((r) => r.longTasks === 0),
+    },
+  };
+  if (JSON_OUT) console.log(JSON.stringify(result, null, 2));
+  else {
+    const L = result.library500;
+    const P = result.pullProgress;
+    console.log(`bench/ui (Chromium ${browser.version()}, median of ${RUNS} runs)`);
+    console.log(`  library, 500 VMs: interactive ${L.interactiveMs} ms (first row ${L.firstRowMs} ms, ${L.rowsInDom} rows in the DOM, longest load task ${L.longestLoadTaskMs} ms) — goal < ${L.goalMs} ms: ${L.pass ? 'PASS' : 'FAIL'}`);
+    console.log(`  static 500-row HTML table (floor): interactive ${result.staticTable500.interactiveMs} ms → Nestbox/floor ${result.ratioVsStaticTable}×`);
+    console.log(`  filter 500 VMs by typing: ${L.filterMs} ms to the updated list`);
+    console.log(`  pull progress at 10 updates/s for 5 s (500-VM library behind, layer details open): ${P.fps} fps, max frame gap ${P.maxFrameGapMs} ms, ${P.longTasks} long tasks (longest ${P.longestTaskMs} ms), ${P.barUpdatesPerRun} bar updates — goal ${P.goal}: ${P.pass ? 'PASS' : 'FAIL'}`);
+  }
+  process.exitCode = result.library500.pass && result.pullProgress.pass ? 0 : 1;
+} finally {
+  await browser.close();
+  await srv.close();
+}
