@@ -256,9 +256,21 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, dir: strin
   }
   const changed = new Set<number>();
   let lastEmit = 0;
+  let trailing: NodeJS.Timeout | null = null;
+  // Coalesce to ≤10 updates/s, but never drop the latest state: a skipped update is sent when the interval ends.
   const emit = (force = false) => {
     const now = Date.now();
-    if (!force && now - lastEmit < 100) return;
+    if (!force && now - lastEmit < 100) {
+      trailing ??= setTimeout(() => {
+        trailing = null;
+        emit(true);
+      }, 100 - (now - lastEmit));
+      return;
+    }
+    if (trailing) {
+      clearTimeout(trailing);
+      trailing = null;
+    }
     lastEmit = now;
     const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
     ctx.progress({
@@ -278,6 +290,7 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, dir: strin
   const pool = new WorkerPool(concurrency);
   const onAbort = () => void pool.destroy();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  if (ctx.signal.aborted) onAbort();
   const setState = (l: DiskLayerPlan, state: ProgressItem['state']) => {
     items.get(l.index)!.state = state;
     changed.add(l.index);
@@ -407,6 +420,7 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, dir: strin
     emit(true);
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
+    if (trailing) clearTimeout(trailing);
     await pool.destroy();
   }
 }

@@ -129,6 +129,7 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
   const pool = new WorkerPool(concurrency);
   const onAbort = () => void pool.destroy();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  if (ctx.signal.aborted) onAbort();
 
   const totalU = diskSize;
   const readU = new Map<number, number>();
@@ -137,9 +138,21 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
   const items = new Map<number, ProgressItem>(chunks.map((c) => [c.index, { id: `chunk-${c.index}`, label: `disk layer ${c.index + 1}/${chunks.length}`, state: 'pending', done: 0, total: c.size }]));
   const changed = new Set<number>(chunks.map((c) => c.index));
   let lastEmit = 0;
+  let trailing: NodeJS.Timeout | null = null;
+  // Coalesce to ≤10 updates/s, but never drop the latest state: a skipped update is sent when the interval ends.
   const emit = (force = false) => {
     const now = Date.now();
-    if (!force && now - lastEmit < 100) return;
+    if (!force && now - lastEmit < 100) {
+      trailing ??= setTimeout(() => {
+        trailing = null;
+        emit(true);
+      }, 100 - (now - lastEmit));
+      return;
+    }
+    if (trailing) {
+      clearTimeout(trailing);
+      trailing = null;
+    }
     lastEmit = now;
     const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
     ctx.progress({
@@ -217,6 +230,7 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
     if (failure !== null) throw failure;
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
+    if (trailing) clearTimeout(trailing);
     await pool.destroy();
     await tmp.dispose();
   }
