@@ -234,3 +234,36 @@ describe('at most two macOS guests', () => {
     });
   });
 });
+
+describe('DHCP leases (tart ip --resolver dhcp rules)', () => {
+  it('finds the newest unexpired lease by MAC, with unpadded octets, skipping non-Ethernet and expired ones', async () => {
+    const { ipForMac, parseLeases } = await import('../../app/core/hypervisor/vz/leases');
+    const now = 0x60000000;
+    const text = `{
+	name=debian
+	ip_address=192.168.64.5
+	hw_address=1,7e:1c:f2:4a:78:9
+	identifier=1,7e:1c:f2:4a:78:9
+	lease=0x60000100
+}
+{
+	name=debian
+	ip_address=192.168.64.7
+	hw_address=1,7e:1c:f2:4a:78:09
+	lease=0x60000200
+}
+{
+	ip_address=192.168.64.9
+	hw_address=ff,0:1:2:3:4:5
+	lease=0x70000000
+}
+{
+	ip_address=192.168.64.3
+	hw_address=1,aa:bb:cc:dd:ee:ff
+	lease=0x50000000
+}`;
+    expect(ipForMac(text, '7e:1c:f2:4a:78:09', now)).toBe('192.168.64.7');
+    expect(ipForMac(text, 'aa:bb:cc:dd:ee:ff', now)).toBeNull();
+    expect([...parseLeases(text, now).keys()]).toEqual(['7e:1c:f2:4a:78:09']);
+  });
+});
