@@ -115,6 +115,8 @@ export interface VzMachine {
   restoreState(path: string): Promise<void>;
   /** Installs macOS from a restore image with VZMacOSInstaller; onProgress gets fractionCompleted (0..1). */
   install(ipswPath: string, onProgress: (fraction: number) => void): Promise<void>;
+  /** Cancels a running install() through the installer's NSProgress (never stop/pause the VM while installing). */
+  cancelInstall(): void;
   /** The last state seen on the VM queue (VzState). */
   state(): number;
   capabilities(): VzCapabilities;

@@ -88,6 +88,7 @@ function standInAddon(): { addon: VzAddon; specs: VzMachineSpec[] } {
           set(2);
         },
         install: async () => {},
+        cancelInstall: () => {},
         state: () => state,
         capabilities: () => ({ canStart: state === 0, canPause: state === 1, canResume: state === 2, canRequestStop: state === 1, canStop: state !== 0 }),
         showWindow: () => {

@@ -205,6 +205,14 @@ class ProgressSink {
   }
 }
 @end
+
+// The running installer, touched only on the VM's queue (install, cancel, completion).
+@interface NBVzInstallState : NSObject
+@property(nonatomic, strong, nullable) VZMacOSInstaller *installer;
+@end
+
+@implementation NBVzInstallState
+@end
 #endif
 
 // ------------------------------------------------------------------------------------------------ VzMachine
@@ -226,6 +234,7 @@ class VzMachine : public Napi::ObjectWrap<VzMachine> {
                            InstanceMethod<&VzMachine::SaveState>("saveState"),
                            InstanceMethod<&VzMachine::RestoreState>("restoreState"),
                            InstanceMethod<&VzMachine::Install>("install"),
+                           InstanceMethod<&VzMachine::CancelInstall>("cancelInstall"),
                            InstanceMethod<&VzMachine::State>("state"),
                            InstanceMethod<&VzMachine::Capabilities>("capabilities"),
                            InstanceMethod<&VzMachine::ShowWindow>("showWindow"),
@@ -380,10 +389,18 @@ class VzMachine : public Napi::ObjectWrap<VzMachine> {
     NSURL *url = [NSURL fileURLWithPath:ToNS(ipsw)];
     std::shared_ptr<ProgressSink> progress = std::make_shared<ProgressSink>(env, info[1].As<Napi::Function>());
     std::shared_ptr<Completion> c = Completion::Create(env, "vz.install");
+    if (installState_ == nil) installState_ = [[NBVzInstallState alloc] init];
+    NBVzInstallState *state = installState_;
     dispatch_async(queue_, ^{
       @try {
-        // Must be created on the VM's queue (VZMacOSInstaller.h). It starts the VM itself.
+        if (state.installer != nil) {
+          progress->Close();
+          c->Settle(Own("BUSY", "an installation is already running on this VM"));
+          return;
+        }
+        // Must be created on the VM's queue (VZMacOSInstaller.h); the VM must be stopped. It starts the VM itself.
         VZMacOSInstaller *installer = [[VZMacOSInstaller alloc] initWithVirtualMachine:vm restoreImageURL:url];
+        state.installer = installer;
         NBVzProgressObserver *observer = [[NBVzProgressObserver alloc] initWithSink:progress];
         [installer.progress addObserver:observer
                              forKeyPath:@"fractionCompleted"
@@ -393,10 +410,12 @@ class VzMachine : public Napi::ObjectWrap<VzMachine> {
         // releases the block after calling it, which breaks the cycle).
         [installer installWithCompletionHandler:^(NSError *_Nullable e) {
           [installer.progress removeObserver:observer forKeyPath:@"fractionCompleted" context:nullptr];
+          state.installer = nil;
           progress->Close();
           c->Settle(FromNSError(e));
         }];
       } @catch (NSException *ex) {
+        state.installer = nil;
         progress->Close();
         c->Settle(FromException(ex, "install"));
       }
@@ -406,6 +425,22 @@ class VzMachine : public Napi::ObjectWrap<VzMachine> {
     (void)ipsw;
     ThrowOwn(env, "UNSUPPORTED", "macOS guests need a Mac with Apple silicon");
 #endif
+  }
+
+  // Cancels a running installation through its NSProgress (VZMacOSInstaller.h: stopping or pausing the VM during
+  // installation is undefined behaviour). The install() promise then rejects (VZErrorOperationCancelled).
+  Napi::Value CancelInstall(const Napi::CallbackInfo &info) {
+#if defined(__arm64__)
+    NBVzInstallState *state = installState_;
+    if (state != nil && queue_ != nil) {
+      dispatch_async(queue_, ^{
+        // Runs after install() queued its block (same serial queue), so installation has started: cancelling the
+        // progress before the start would raise an exception.
+        [state.installer.progress cancel];
+      });
+    }
+#endif
+    return info.Env().Undefined();
   }
 
   Napi::Value State(const Napi::CallbackInfo &info) {
@@ -527,6 +562,9 @@ class VzMachine : public Napi::ObjectWrap<VzMachine> {
   std::shared_ptr<EventSink> sink_;
   bool mac_ = false;
   bool recovery_ = false;
+#if defined(__arm64__)
+  NBVzInstallState *installState_ = nil;
+#endif
 };
 
 // ------------------------------------------------------------------------------------------------ module functions

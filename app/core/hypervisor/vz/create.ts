@@ -116,7 +116,8 @@ export async function createMacVmFromIpsw(lib: Library, name: string, spec: Ipsw
       throw mapVzError(e, name, 'prepare the installation of');
     }
     const m = machine;
-    const onAbort = () => void m.stop().catch(() => {});
+    // VZMacOSInstaller.h: stopping or pausing the VM during installation is undefined behaviour; cancel its progress.
+    const onAbort = () => m.cancelInstall();
     task.signal.addEventListener('abort', onAbort, { once: true });
     task.progress({ step: `Installing macOS ${image.productVersion} (${image.buildVersion})`, done: 0, total: 100, unit: 'percent' });
     try {

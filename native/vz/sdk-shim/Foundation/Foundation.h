@@ -145,7 +145,8 @@ static const NSKeyValueObservingOptions NSKeyValueObservingOptionInitial = 0x04;
 // ---- progress, threads, process, files, notifications
 API_AVAILABLE(macos(10.9))
 @interface NSProgress : NSObject
-@property(readonly) double fractionCompleted;
+@property(readonly) double fractionCompleted API_AVAILABLE(macos(10.9));
+- (void)cancel API_AVAILABLE(macos(10.9));
 @end
 
 API_AVAILABLE(macos(10.0))
