@@ -58,10 +58,9 @@ export function createWebBridge(opts: { url?: string } = {}): NestboxBridge {
     else if (u.protocol === 'https:') u.protocol = 'wss:';
     return u.toString();
   })();
-  const httpUrl = (p: string) => {
-    const u = new URL(p, new URL(wsUrl.replace(/^ws/, 'http')));
-    return u.toString();
-  };
+  // api/session and api/health sit next to api/ws.
+  const apiBase = new URL('./', wsUrl.replace(/^ws/, 'http'));
+  const httpUrl = (p: string) => new URL(p, apiBase).toString();
 
   const listeners = new Set<(event: string, payload: unknown) => void>();
   const pending = new Map<number, (o: InvokeOutcome) => void>();
@@ -95,7 +94,7 @@ export function createWebBridge(opts: { url?: string } = {}): NestboxBridge {
   /** Trades the fragment's token for the session cookie (once). */
   const signIn = async (): Promise<void> => {
     if (token === null) return;
-    const res = await fetch(httpUrl('api/session'), { method: 'POST', headers: { Authorization: `Bearer ${token}` }, credentials: 'same-origin', cache: 'no-store' });
+    const res = await fetch(httpUrl('session'), { method: 'POST', headers: { Authorization: `Bearer ${token}` }, credentials: 'same-origin', cache: 'no-store' });
     if (res.status === 204 || res.ok) {
       token = null;
       return;
@@ -110,7 +109,7 @@ export function createWebBridge(opts: { url?: string } = {}): NestboxBridge {
   /** After a failed connect: is it the network, or are we not signed in? */
   const probeAuth = async (): Promise<boolean> => {
     try {
-      const res = await fetch(httpUrl('api/health'), { credentials: 'same-origin', cache: 'no-store' });
+      const res = await fetch(httpUrl('health'), { credentials: 'same-origin', cache: 'no-store' });
       return res.status === 401;
     } catch {
       return false;
