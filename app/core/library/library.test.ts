@@ -318,6 +318,23 @@ describe('on special filesystems (loop-mounted XFS, tmpfs; needs root)', () => {
     expect(readAt(dstDisk, offsets[3]!, MiB).equals(readAt(srcDisk, offsets[3]!, MiB))).toBe(true);
   });
 
+  it('importDirectory copies a VM built on another filesystem, then removes the original', async (t) => {
+    if (!small) return t.skip('cannot mount tmpfs here (needs root)');
+    const { lib } = newLib(); // home on the regular filesystem; the built dir on tmpfs
+    const built = path.join(small.dir, 'built-elsewhere');
+    mkdirSync(built);
+    await lib.create({ name: 'a', diskSizeGB: 1 });
+    writeFileSync(path.join(built, 'config.json'), readFileSync(path.join(lib.dirOf('a'), 'config.json')));
+    writeFileSync(path.join(built, 'nvram.bin'), 'nv');
+    writeScatteredDisk(path.join(built, 'disk.img'), 256 * MiB, 8 * MiB, 2);
+    const vm = await lib.importDirectory(built, 'imported');
+    expect(vm.state).toBe('stopped');
+    expect(vm.disk.apparent).toBe(256 * MiB);
+    expect(vm.disk.allocated).toBeLessThan(9 * MiB);
+    expect(existsSync(built)).toBe(false);
+    expect(readdirSync(lib.home.tmp)).toEqual([]);
+  });
+
   it('a full disk during clone gives NO_SPACE and leaves no temp dir and no half VM', async (t) => {
     if (!small) return t.skip('cannot mount tmpfs here (needs root)');
     const lib = new Library(openHome({ TART_HOME: path.join(small.dir, 'home') }));

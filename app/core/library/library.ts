@@ -390,7 +390,7 @@ export class Library {
       try {
         await this.moveIntoPlace(builtDir, name, { keepMacIfSuspended: false });
       } catch (e) {
-        if (errnoCode(e) !== 'EXDEV') throw e;
+        if (!(isNestboxError(e) && errnoCode(e.cause) === 'EXDEV')) throw e;
         // Built on another filesystem: copy into tmp/ (same filesystem as vms/), then move.
         const tmp = await TempDir.create(this.home);
         try {
@@ -613,7 +613,16 @@ export class Library {
       await writeFileAtomic(configPath, serializeConfig(cfg));
     }
     await fsp.mkdir(this.home.vms, { recursive: true });
-    await fsp.rename(dir, dst);
+    try {
+      await fsp.rename(dir, dst);
+    } catch (e) {
+      if (errnoCode(e) !== 'EXDEV') throw e;
+      throw new NestboxError('UNSUPPORTED', `Cannot move the new VM "${name}" into ${this.home.vms}: it is on another filesystem than ${path.dirname(dir)}.`, {
+        fix: 'Keep vms/ and tmp/ of TART_HOME on one filesystem: move the whole TART_HOME there and point TART_HOME at it.',
+        cause: e,
+        details: { from: dir, to: dst },
+      });
+    }
     await fsyncDir(this.home.vms);
     await fsyncDir(path.dirname(dir));
   }
