@@ -128,7 +128,9 @@ describe('errors and exit codes', () => {
     await ok(['create', 'good', '--linux', '--disk-size', '1'], h.env);
     await ok(['create', 'bad', '--linux', '--disk-size', '1'], h.env);
     writeFileSync(path.join(h.root, 'vms', 'bad', 'config.json'), '{"version": 1, "cpuCou');
-    const list = JSON.parse((await ok(['list', '--format', 'json'], h.env)).stdout);
+    const listed = await ok(['list', '--format', 'json'], h.env);
+    expect(listed.stderr).toMatch(/Warning: VM "bad" is broken: config.json is not valid JSON/);
+    const list = JSON.parse(listed.stdout);
     expect(list.map((e: { Name: string; State: string }) => [e.Name, e.State])).toEqual([
       ['bad', 'broken'],
       ['good', 'stopped'],
