@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import type { VmState } from '../api/models';
 import { createClient, type ApiClient } from '../api/wire';
 import { QemuBackend } from '../core/hypervisor/qemu';
+import { readRuntime } from '../core/hypervisor/qemu/runtime';
 import { openHome } from '../core/library/home';
 import { createService, type Service } from '../service';
 import { runningPid } from '../core/library/locks';
@@ -70,8 +71,8 @@ describe('VNC through nestbox serve', () => {
     try {
       if (client && runningPid(vmDir) !== 0) await client.request('vm.stop', { name: 'guest', force: true });
     } catch {}
-    const pid = vmDir ? runningPid(vmDir) : 0;
-    if (pid > 0) {
+    const pid = vmDir && runningPid(vmDir) !== 0 ? readRuntime(vmDir)?.pid : undefined;
+    if (pid) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {}
@@ -123,5 +124,14 @@ describe('VNC through nestbox serve', () => {
     expect(closed.reason).toBe('VM "guest" is not running.');
     const e = await client.request('vm.display', { name: 'guest' }).catch((x) => x);
     expect(e.code).toBe('NOT_RUNNING');
+  });
+
+  it('notices a VM process that dies on its own (no folder change) and reports it stopped', async () => {
+    await client.request('vm.start', { name: 'guest', graphics: false });
+    const from = states.length;
+    const pid = await until('the QEMU pid', () => readRuntime(vmDir)?.pid);
+    process.kill(pid, 'SIGKILL');
+    await until('a stopped state event', () => states.slice(from).find((s) => s.name === 'guest' && s.state === 'stopped'), 10_000);
+    expect((await client.request('vm.list', {})).find((v) => v.name === 'guest')?.state).toBe('stopped');
   });
 });
