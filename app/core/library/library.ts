@@ -356,6 +356,7 @@ export class Library {
     validateVmName(dst);
     const s = await this.get(src);
     if (s.broken) throw brokenError(src, s.broken.reason);
+    if (s.state === 'running') ctx.log(`Warning: VM "${src}" is running; its disk may change while it is copied. Stop it first for a consistent clone.`);
     const r = await this.cloneDir(s.dir, dst, ctx, `VM "${src}"`);
     await this.touch(src).catch(() => {});
     return r;
