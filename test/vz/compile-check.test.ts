@@ -6,7 +6,7 @@
  * checked. It catches syntax, selector and type errors, not API misuse at run time.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,14 +16,20 @@ const SRC = path.join(ROOT, 'native', 'vz', 'src');
 const SHIM = path.join(ROOT, 'native', 'vz', 'sdk-shim');
 const hasClang = spawnSync('clang', ['--version']).status === 0;
 const napiInclude = require('node-addon-api').include_dir as string;
-const nodeInclude = '/usr/include/node';
+// N-API headers: next to the running node (official tarballs), Debian's /usr/include/node, or node-gyp's cache.
+const nodeInclude = [
+  process.env.NODE_INCLUDE_DIR,
+  path.join(path.dirname(process.execPath), '..', 'include', 'node'),
+  '/usr/include/node',
+  path.join(os.homedir(), '.cache', 'node-gyp', process.versions.node, 'include', 'node'),
+].find((d) => !!d && existsSync(path.join(d, 'node_api.h')));
 
 function clang(files: string[], extra: string[] = []) {
   const args = [
     '-x', 'objective-c++', '-fobjc-arc', '-fblocks', '-fobjc-runtime=macosx-14.0', '-fsyntax-only', '-std=c++17',
     '-Wall', '-Wextra', '-Wno-unused-parameter', '-Werror',
     '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED',
-    '-I', SHIM, '-I', path.resolve(ROOT, napiInclude), '-I', nodeInclude, '-I', SRC,
+    '-I', SHIM, '-I', path.resolve(ROOT, napiInclude), '-I', nodeInclude!, '-I', SRC,
     ...extra, ...files,
   ];
   const r = spawnSync('clang', args, { encoding: 'utf8' });
@@ -35,6 +41,10 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'nestbox-vz-check-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe.skipIf(!hasClang)('VZ addon compile check (clang -fsyntax-only against the SDK shim; needs clang)', () => {
+  it('finds the N-API headers', () => {
+    expect(nodeInclude, 'node_api.h not found: set NODE_INCLUDE_DIR to the directory holding it').toBeTruthy();
+  });
+
   it('finds the addon sources', () => {
     expect(sources.map((s) => path.basename(s)).sort()).toEqual(['vz_addon.mm', 'vz_spec.mm']);
   });

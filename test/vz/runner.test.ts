@@ -7,7 +7,7 @@
  * The VZ backend's host-independent behaviour (availability, status, stop of a suspended VM) runs for real.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,10 @@ const vzErr = (code: number, message: string) => Object.assign(new Error(message
 function standInAddon(): { addon: VzAddon; specs: VzMachineSpec[] } {
   const specs: VzMachineSpec[] = [];
   const addon = {
+    createEfiVariableStore: (p: string) => {
+      if (existsSync(p)) throw vzErr(2, 'file exists');
+      writeFileSync(p, 'efi-variable-store');
+    },
     hostInfo: () => ({ macosVersion: '14.6', supported: true, minimumAllowedCPUCount: 1, maximumAllowedCPUCount: 64, minimumAllowedMemorySize: 1, maximumAllowedMemorySize: 2 ** 40, rosetta: 'notSupported', mainQueueServiced: false }),
     createMachine: async (spec: VzMachineSpec, onEvent: (e: VzEvent) => void) => {
       specs.push(spec);
@@ -172,6 +176,26 @@ describe('VZ runner (against a stand-in for Virtualization.framework)', () => {
     expect(e).toBeInstanceOf(NestboxError);
     expect((e as NestboxError).code).toBe('BUSY');
     expect(await lockHolderFromOutside(dir)).toBe(0);
+  });
+});
+
+describe('VZ runner: Linux guests', () => {
+  it('replaces an empty placeholder nvram.bin with an EFI variable store, and stops on SIGINT like tart run', async () => {
+    const d = path.join(home.vms, 'deb');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(path.join(d, 'config.json'), MAC_CONFIG.replace('"os":"darwin"', '"os":"linux"'));
+    writeFileSync(path.join(d, 'disk.img'), '');
+    writeFileSync(path.join(d, 'nvram.bin'), '');
+    const { addon, specs } = standInAddon();
+    const signals = new EventEmitter();
+    const runner = await VzRunner.launch({ vmDir: d, name: 'deb', options: { graphics: false }, queue: 'private' }, { addon, home, socketPath: path.join(root, 'deb.sock'), signals });
+    expect(readFileSync(path.join(d, 'nvram.bin'), 'utf8')).toBe('efi-variable-store');
+    expect(specs[0]).toMatchObject({ platform: { kind: 'linux', efiVariableStore: path.join(d, 'nvram.bin') }, serial: { outputPath: path.join(d, 'nestbox-serial.log') } });
+    await waitFor(() => runner.state.state === 'running');
+    signals.emit('SIGINT');
+    expect(await runner.exited).toBe(0);
+    expect(runner.state.state).toBe('stopped');
+    expect(await lockHolderFromOutside(d)).toBe(0);
   });
 });
 

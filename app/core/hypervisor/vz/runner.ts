@@ -101,6 +101,7 @@ export class VzRunner {
     const stateFile = path.join(args.vmDir, VM_FILES.vzState);
     const suspended = await fsp.stat(stateFile).then(() => true, () => false);
     const host = addon.hostInfo();
+    if (config.os === 'linux') await this.ensureEfiVariableStore();
     const spec = buildVzSpec(
       { name: args.name, dir: args.vmDir, config },
       // Tart: a snapshot implies --suspendable (the devices must match the saved state).
@@ -138,6 +139,23 @@ export class VzRunner {
     this.installSignals();
     this.booted = true;
     this.log(`${args.name} is running (pid ${process.pid}).`);
+  }
+
+  /**
+   * Linux VMs created on a host without Virtualization.framework carry an empty placeholder nvram.bin (its format
+   * can only be written by the framework): replace it with a fresh EFI variable store, as `tart create --linux` does.
+   */
+  private async ensureEfiVariableStore(): Promise<void> {
+    const nvram = path.join(this.args.vmDir, VM_FILES.nvram);
+    const size = await fsp.stat(nvram).then((s) => s.size, () => -1);
+    if (size > 0) return;
+    if (size === 0) await fsp.rm(nvram);
+    try {
+      this.deps.addon.createEfiVariableStore(nvram);
+    } catch (e) {
+      throw mapVzError(e, this.args.name, 'create the EFI variable store of');
+    }
+    this.log('created a new EFI variable store (nvram.bin)');
   }
 
   private installSignals(): void {
@@ -232,6 +250,7 @@ export class VzRunner {
     } catch (e) {
       throw mapVzError(e, this.args.name, 'stop');
     }
+    this.state.observe('stopped');
     await this.finish(0);
   }
 
