@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,7 +139,10 @@ describe('download', () => {
     expect(updates.some((u) => u.step?.includes('macOS 14.0 (23A344)'))).toBe(true);
 
     const gets = server.requests.filter((r) => r.path === '/plain.ipsw' && r.method === 'GET').length;
+    const old = new Date('2020-01-01T00:00:00Z');
+    utimesSync(d.path, old, old);
     const again = await downloadIpsw(home, `${server.url}/plain.ipsw`);
+    expect(statSync(d.path).atime.getTime()).toBeGreaterThan(old.getTime()); // access date bumped for prune's LRU
     expect(again).toMatchObject({ path: d.path, reused: true });
     expect(server.requests.filter((r) => r.path === '/plain.ipsw' && r.method === 'GET').length).toBe(gets);
   });

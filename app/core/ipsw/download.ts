@@ -106,7 +106,12 @@ async function lookupCached(home: Home, url: string, headSha: string | undefined
   for (const h of candidates) {
     const p = ipswCachePath(home, h);
     const size = await existingFile(p);
-    if (size !== undefined) return { path: p, sha256: h, bytes: size, reused: true };
+    if (size !== undefined) {
+      // Bump the access time: prune and auto-prune delete least recently accessed cache entries first (Tart does the same).
+      const now = new Date();
+      await fsp.utimes(p, now, (await fsp.stat(p)).mtime).catch(() => {});
+      return { path: p, sha256: h, bytes: size, reused: true };
+    }
   }
   return undefined;
 }
