@@ -386,7 +386,8 @@ VZVirtualMachineConfiguration *BuildConfiguration(const MachineSpec &s, ErrInfo 
         return nil;
       }
       NSFileHandle *writing = [[NSFileHandle alloc] initWithFileDescriptor:fd closeOnDealloc:YES];
-      VZFileHandleSerialPortAttachment *att = [[VZFileHandleSerialPortAttachment alloc] initWithFileHandleForReading:[NSFileHandle fileHandleWithNullDevice]
+      // No input handle (nil is allowed): the console is an output log; an interactive console is not wired yet.
+      VZFileHandleSerialPortAttachment *att = [[VZFileHandleSerialPortAttachment alloc] initWithFileHandleForReading:nil
                                                                                            fileHandleForWriting:writing];
       VZVirtioConsoleDeviceSerialPortConfiguration *port = [[VZVirtioConsoleDeviceSerialPortConfiguration alloc] init];
       port.attachment = att;

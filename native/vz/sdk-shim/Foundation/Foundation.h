@@ -169,7 +169,6 @@ API_AVAILABLE(macos(10.0))
 API_AVAILABLE(macos(10.0))
 @interface NSFileHandle : NSObject
 - (instancetype)initWithFileDescriptor:(int)fd closeOnDealloc:(BOOL)closeopt;
-@property(class, readonly, strong) NSFileHandle *fileHandleWithNullDevice;
 @end
 
 API_AVAILABLE(macos(10.0))
