@@ -79,8 +79,9 @@ app.setName(APP_NAME);
 if (process.env.NESTBOX_USER_DATA) app.setPath('userData', path.resolve(process.env.NESTBOX_USER_DATA));
 app.enableSandbox();
 
-// The app:// origin: standard (relative URLs, origin checks), secure (like https), fetch for assets. Must precede 'ready'.
-protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+// The app:// origin: standard (relative URLs, origin checks), secure (like https), fetch for assets, and CORS-mode
+// requests (Vite's `<script type="module" crossorigin>`) allowed. Must precede 'ready'.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }]);
 
 const gotLock = app.requestSingleInstanceLock();
 if (!gotLock) {
