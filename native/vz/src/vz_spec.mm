@@ -7,6 +7,7 @@
 
 #include "vz_spec.h"
 
+#include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
 
