@@ -151,6 +151,18 @@ describe('main process (composition)', () => {
     expect(String(d.options.detail)).toContain('boots the installer Debian 12 netinst.iso');
   });
 
+  it('tray actions reach the window: "Show in Nestbox" routes to the VM and sends the intent', async () => {
+    const tray = rec.trays[0]!;
+    const vm = (tray.menu as { label?: string; submenu?: { label?: string; click?: () => void }[] }[]).find((i) => i.label === 'alpine — Stopped')!;
+    vm.submenu!.find((i) => i.label === 'Show in Nestbox')!.click!();
+    await until('the route change', () => win.webContents.scripts.includes('location.hash = "#/vm/alpine/settings";'));
+    expect(win.webContents.sent).toContainEqual([EVENT_CHANNEL, 'shell.intent', { kind: 'show-vm', name: 'alpine' }]);
+  });
+
+  it('"show screen" of a stopped VM fails with the engine’s error code, not INTERNAL', async () => {
+    expect(await invoke('vm.showScreen', { name: 'alpine' })).toMatchObject({ ok: false, error: { code: 'NOT_RUNNING' } });
+  });
+
   it('closing the window keeps the app (tray) running', () => {
     const quits = rec.quitCalls;
     win.close();

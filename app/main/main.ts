@@ -31,9 +31,7 @@ import {
   type WebContents,
 } from 'electron';
 import type { Params, RequestName, Result } from '../api/contract';
-import type { ApiError } from '../api/models';
-import { createDispatcher } from '../api/wire';
-import { NestboxError } from '../core/errors';
+import { ApiCallError, createDispatcher } from '../api/wire';
 import { writeFileAtomic } from '../core/fsutil';
 import { openHome, type Home } from '../core/library/home';
 import { defaultSecretStore } from '../core/oci/credentials';
@@ -207,13 +205,13 @@ async function startEngine(): Promise<Engine> {
     vncUrl: (name) => vnc.url(name),
     revealInFileManager: (p) => shell.showItemInFolder(p),
     showScreen: async (name) => {
-      // Virtualization.framework screens are native windows of the process running the VM; until that process
-      // can be asked to show one, the app shows the VM and says how to get the window.
-      showWindow();
-      sendIntent({ kind: 'show-vm', name });
-      throw new NestboxError('UNSUPPORTED', `The screen of "${name}" opens in its own window, which this build cannot open from the app yet.`, {
-        fix: `Run \`nestbox run ${name}\` in a terminal to get its window.`,
-      });
+      // Virtualization.framework: asking for the display makes the VM's own process open (or raise) its native
+      // window. QEMU: the screen is the in-app VNC view.
+      const d = await call('vm.display', { name });
+      if (d.kind !== 'native-window') {
+        showWindow();
+        sendIntent({ kind: 'show-vm', name, screen: true });
+      }
     },
   });
   const svc = service;
@@ -222,7 +220,7 @@ async function startEngine(): Promise<Engine> {
   /** Calls the contract from the shell itself (tray, menu, links): same validation as the window's calls. */
   async function call<K extends RequestName>(method: K, params: Params<K>): Promise<Result<K>> {
     const out = await dispatch(method, params, null);
-    if (!out.ok) throw Object.assign(new Error(out.error.message), { apiError: out.error });
+    if (!out.ok) throw new ApiCallError(out.error); // keeps code/message/fix when re-thrown through a handler
     return out.result as Result<K>;
   }
 
@@ -428,11 +426,8 @@ async function startEngine(): Promise<Engine> {
       case 'vm.screen':
         void (async () => {
           try {
-            const d = await call('vm.display', { name: a.name });
-            if (d.kind === 'native-window') {
-              await call('vm.showScreen', { name: a.name });
-              return;
-            }
+            // For Virtualization.framework VMs this opens their native window.
+            if ((await call('vm.display', { name: a.name })).kind === 'native-window') return;
           } catch {
             // shown in the window's screen view, which explains what is wrong
           }
@@ -499,7 +494,7 @@ async function startEngine(): Promise<Engine> {
   }
 
   async function showApiError(message: string, e: unknown): Promise<void> {
-    const api = (e as { apiError?: ApiError }).apiError;
+    const api = e instanceof ApiCallError ? e.toApiError() : null;
     await ask({ type: 'error', message, detail: api ? `${api.message}${api.fix ? `\n\n${api.fix}` : ''}` : errorText(e), buttons: ['OK'] });
   }
 
@@ -641,8 +636,7 @@ async function readJson<T>(file: string): Promise<T | null> {
 }
 
 function errorText(e: unknown): string {
-  const api = (e as { apiError?: ApiError } | null)?.apiError;
-  if (api) return `${api.message}${api.fix ? ` ${api.fix}` : ''}`;
+  if (e instanceof ApiCallError) return `${e.message}${e.fix ? ` ${e.fix}` : ''}`;
   return e instanceof Error ? e.message : String(e);
 }
 
