@@ -27,6 +27,7 @@ export const COMMANDS: Record<string, Entry> = {
   stop: { summary: 'Stop a VM', load: () => import('./commands/stop') },
   suspend: { summary: 'Suspend a VM to disk', load: () => import('./commands/suspend') },
   ip: { summary: "Print a VM's IP address", load: () => import('./commands/ip') },
+  ipsw: { summary: 'List, check and download macOS restore images', load: () => import('./commands/ipsw') },
   serve: { summary: 'Serve the Nestbox UI and API over HTTP (for browsers and headless hosts)', load: () => import('./commands/serve') },
 };
 

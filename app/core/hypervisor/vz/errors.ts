@@ -76,7 +76,7 @@ function mapVzCode(code: number, vmName: string): Mapped | undefined {
       return { code: 'NETWORK', reason: "Apple's restore-image catalog could not be used", fix: 'Pass a local .ipsw file or a direct URL.' };
     case VZ_ERROR.restoreImageLoadFailed:
     case VZ_ERROR.invalidRestoreImage:
-      return { code: 'INVALID_ARGUMENT', reason: 'the restore image cannot be loaded', fix: 'Download the image again; check it with nestbox ipsw info FILE.' };
+      return { code: 'INVALID_ARGUMENT', reason: 'the restore image cannot be loaded', fix: 'Download the image again; check it with `nestbox ipsw info FILE`.' };
     case VZ_ERROR.installationRequiresUpdate:
       return {
         code: 'MISSING_DEPENDENCY',
