@@ -112,6 +112,7 @@ describe('config.json → VZ device spec', () => {
     expect(err(() => buildVzSpec(linuxVm(), { graphics: false, recovery: true }, HOST)).message).toMatch(/macOS guests only/);
     expect(err(() => buildVzSpec(macVm({ hardwareModel: undefined }), { graphics: false }, HOST)).code).toBe('BROKEN_VM');
     expect(err(() => buildVzSpec(linuxVm({ memorySize: 64 * MiB }), { graphics: false }, HOST)).code).toBe('INVALID_ARGUMENT');
+    expect(err(() => buildVzSpec(linuxVm({ memorySize: 4 * GiB + 1 }), { graphics: false }, HOST)).fix).toMatch(/--memory 4096/);
   });
 
   it('groups --dir shares by tag with Tart’s naming rules', () => {

@@ -115,6 +115,10 @@ export function buildVzSpec(vm: VmHandle, o: VzRunOptions, host: VzHostFacts): V
   if (c.memorySize < MIN_MEMORY || c.memorySize > host.memory) {
     throw bad(`${vm.name} asks for ${Math.floor(c.memorySize / MiB)} MB of memory; this Mac has ${Math.floor(host.memory / MiB)} MB.`, `Lower it with nestbox set ${vm.name} --memory MB.`);
   }
+  if (c.memorySize % MiB !== 0) {
+    // VZVirtualMachineConfiguration.memorySize must be a multiple of 1 MiB.
+    throw bad(`${vm.name}'s memory size (${c.memorySize} bytes) is not a whole number of MB.`, `Set it again with nestbox set ${vm.name} --memory ${Math.floor(c.memorySize / MiB)}.`);
+  }
   if (!MAC_RE.test(c.macAddress)) throw bad(`${vm.name} has an invalid MAC address "${c.macAddress}".`, `Run nestbox set ${vm.name} --random-mac.`);
 
   if (o.recovery && c.os !== 'darwin') throw new NestboxError('UNSUPPORTED', 'Recovery boot is for macOS guests only.', { fix: 'Drop --recovery.' });
