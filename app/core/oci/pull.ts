@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { promises as fsp, mkdirSync, openSync, closeSync, ftruncateSync, fstatSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
+import { promises as fsp, mkdirSync, openSync, closeSync, ftruncateSync, fstatSync, writeSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { NestboxError, mapSpaceError } from '../errors';
 import type { Home } from '../library/home';
@@ -37,26 +37,59 @@ export interface PullResult {
 
 /** Free space a pull needs beyond the disk (Tart: uncompressed size + 128 MiB). */
 export const PULL_MARGIN = 128 * 1024 * 1024;
-const JOURNAL = 'nestbox-pull.json';
+const JOURNAL_SLOTS = ['nestbox-pull.0.json', 'nestbox-pull.1.json'];
 
 interface Journal {
   manifestDigest: string;
   done: number[];
   partial: Record<string, { compressed: number; uncompressed: number }>;
+  seq?: number;
 }
 
-function readJournal(dir: string): Journal | null {
-  try {
-    return JSON.parse(readFileSync(path.join(dir, JOURNAL), 'utf8')) as Journal;
-  } catch {
-    return null;
+/**
+ * The resume journal of a pull in its temp dir: which layers are done and where each partial layer can restart.
+ * Written often (every resume checkpoint), so no rename (on ext4 a rename over a file waits for its data to be
+ * flushed) and no fsync: two slot files written in place alternately, each record padded with spaces so the file
+ * never shrinks; the reader takes the valid record with the higher sequence number (a torn write leaves the other).
+ */
+class JournalFile {
+  private fds: (number | null)[] = [null, null];
+  private lens = [0, 0];
+  private seq = 0;
+  constructor(private readonly dir: string) {}
+
+  read(): Journal | null {
+    let best: Journal | null = null;
+    for (const slot of JOURNAL_SLOTS) {
+      try {
+        const j = JSON.parse(readFileSync(path.join(this.dir, slot), 'utf8')) as Journal;
+        if (typeof j.manifestDigest === 'string' && Array.isArray(j.done) && (!best || (j.seq ?? 0) > (best.seq ?? 0))) best = j;
+      } catch {}
+    }
+    this.seq = best?.seq ?? 0;
+    return best;
   }
-}
 
-function writeJournal(dir: string, j: Journal): void {
-  const tmp = path.join(dir, `${JOURNAL}.tmp`);
-  writeFileSync(tmp, JSON.stringify(j));
-  renameSync(tmp, path.join(dir, JOURNAL));
+  write(j: Journal): void {
+    this.seq++;
+    const i = this.seq % 2;
+    let text = JSON.stringify({ ...j, seq: this.seq });
+    if (text.length < this.lens[i]!) text = text.padEnd(this.lens[i]!, ' ');
+    const buf = Buffer.from(text);
+    this.fds[i] ??= openSync(path.join(this.dir, JOURNAL_SLOTS[i]!), 'w');
+    writeSync(this.fds[i]!, buf, 0, buf.length, 0);
+    this.lens[i] = buf.length;
+  }
+
+  close(): void {
+    for (const fd of this.fds) if (fd !== null) closeSync(fd);
+    this.fds = [null, null];
+  }
+
+  async remove(): Promise<void> {
+    this.close();
+    for (const slot of JOURNAL_SLOTS) await fsp.rm(path.join(this.dir, slot), { force: true });
+  }
 }
 
 /** Tart's deterministic temp dir name for a pull: md5 of the name as given (so an interrupted pull resumes). */
@@ -207,12 +240,14 @@ async function pullInto(
   env: NodeJS.ProcessEnv,
   ctx: TaskContext,
 ): Promise<void> {
-  let journal = readJournal(dir);
+  const jf = new JournalFile(dir);
+  let journal = jf.read();
   if (!journal || journal.manifestDigest !== digest) {
     // Different image under the same name (or a Tart-made temp dir): start over.
+    jf.close();
     for (const f of await fsp.readdir(dir)) await fsp.rm(path.join(dir, f), { recursive: true, force: true });
     journal = { manifestDigest: digest, done: [], partial: {} };
-    writeJournal(dir, journal);
+    jf.write(journal);
   }
   const j = journal;
   const remaining = plan.disks.filter((l) => !j.done.includes(l.index));
@@ -232,15 +267,16 @@ async function pullInto(
     } finally {
       closeSync(fd);
     }
-    await fetchDisk(home, reg, diskPath, dir, j, plan, o, ctx);
+    await fetchDisk(home, reg, diskPath, jf, j, plan, o, ctx);
     await fsp.writeFile(path.join(dir, MANIFEST_FILE), manifestBytes);
-    await fsp.rm(path.join(dir, JOURNAL), { force: true });
+    await jf.remove();
   } catch (e) {
+    jf.close();
     throw mapSpaceError(e, `pull ${formatRemoteName(r)}`, home.root);
   }
 }
 
-async function fetchDisk(home: Home, reg: Registry, diskPath: string, dir: string, j: Journal, plan: ImagePlan, o: PullOptions, ctx: TaskContext): Promise<void> {
+async function fetchDisk(home: Home, reg: Registry, diskPath: string, jf: JournalFile, j: Journal, plan: ImagePlan, o: PullOptions, ctx: TaskContext): Promise<void> {
   const concurrency = Math.max(1, Math.min(32, o.concurrency ?? 4));
   const totalU = plan.diskSize;
   const totalC = plan.compressedSize;
@@ -345,7 +381,7 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, dir: strin
               emit();
             } else if (m.type === 'checkpoint') {
               j.partial[l.index] = { compressed: m.compressed, uncompressed: m.uncompressed };
-              writeJournal(dir, j);
+              jf.write(j);
             }
           },
         );
@@ -362,7 +398,7 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, dir: strin
         if (e.kind === 'digest' || e.kind === 'format' || e.kind === 'size') {
           // Discard what was written and fetch the blob once more; a second failure is final.
           delete j.partial[l.index];
-          writeJournal(dir, j);
+          jf.write(j);
           await punch(diskPath, l);
           doneU.set(l.index, 0);
           doneC.set(l.index, 0);
@@ -392,7 +428,7 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, dir: strin
   const finishLayer = (l: DiskLayerPlan) => {
     j.done.push(l.index);
     delete j.partial[l.index];
-    writeJournal(dir, j);
+    jf.write(j);
     doneU.set(l.index, l.size);
     doneC.set(l.index, l.desc.size);
     setState(l, 'done');
