@@ -21,6 +21,7 @@ export default defineCommand({
     const { parseRemoteName } = await import('../../core/oci/reference');
     const remote = parseRemoteName(src);
     let cloned: Awaited<ReturnType<typeof lib.clone>>;
+    process.once('exit', () => task.done()); // never leave a half-drawn progress line behind an error
     if (remote) {
       // Remote source: pull into the OCI cache if missing, then clone the cache entry.
       const { resolveCached } = await import('../../core/oci/cache');
@@ -42,6 +43,7 @@ export default defineCommand({
     } else {
       cloned = await lib.clone(src, dst, task);
     }
+    task.done();
     const { vm, method } = cloned;
     if (stderr.isTTY) stderr.write(`Cloned "${src}" to "${dst}" (${method === 'reflink' ? 'copy-on-write' : 'sparse copy'}).\n`);
     // Tart's auto-prune: make room in the caches for the clone's disk to fill up (capped by --prune-limit).
