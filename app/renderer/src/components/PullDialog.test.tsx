@@ -20,7 +20,7 @@ describe('PullDialog', () => {
     expect(disabled(pull)).toBe(true);
 
     fireEvent.change(input, { target: { value: 'ghcr.io/Org/Debian' } });
-    await waitFor(() => expect(screen.getByRole('alert').textContent).toContain('repository names must be lower-case'));
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toContain('Repository names must be lower-case.'));
     expect(fake.calls.some((c) => c.method === 'image.checkReference')).toBe(true);
     expect(disabled(pull)).toBe(true);
 

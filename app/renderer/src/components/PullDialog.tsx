@@ -16,6 +16,13 @@ export const SUGGESTED_IMAGES: { reference: string; label: string; os: 'linux' |
   { reference: 'ghcr.io/cirruslabs/macos-sonoma-base:latest', label: 'macOS Sonoma', os: 'darwin' },
 ];
 
+/** The engine's reasons are clauses ("a remote name needs …"); show them as sentences. */
+export function sentence(s: string): string {
+  const t = s.trim();
+  if (!t) return t;
+  return t[0]!.toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.');
+}
+
 type Check = { state: 'idle' } | { state: 'checking' } | { state: 'ok'; normalized?: string } | { state: 'bad'; reason: string };
 
 /** Pull: a reference validated as you type (locally, then by the engine), then the task's live progress. */
@@ -53,7 +60,7 @@ export function PullDialog({ initial, onClose }: { initial?: string; onClose(): 
       try {
         const r = await api.request('image.checkReference', { reference: reference.trim() });
         if (mine !== seq.current) return;
-        setCheck(r.ok ? { state: 'ok', normalized: r.normalized } : { state: 'bad', reason: r.reason ?? 'This is not a valid image reference.' });
+        setCheck(r.ok ? { state: 'ok', normalized: r.normalized } : { state: 'bad', reason: sentence(r.reason ?? 'this is not a valid image reference') });
       } catch (e) {
         if (mine === seq.current) setCheck({ state: 'bad', reason: toError(e).message });
       }
