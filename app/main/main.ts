@@ -67,7 +67,7 @@ const distDir = path.resolve(__dirname, '..');
 const rendererRoot = path.join(distDir, 'renderer');
 const preloadPath = path.join(distDir, 'preload', 'preload.js');
 const assetsDir = path.join(app.getAppPath(), 'assets');
-/** Set once the engine runs: a file dropped on a window (a vetoed file:// navigation) goes here. */
+/** Set once the engine runs: a vetoed file:// navigation in a window (a local file) is routed here. */
 let onDroppedFile: ((file: string) => void) | null = null;
 
 // ---------------------------------------------------------------- before ready
@@ -323,7 +323,8 @@ async function startEngine(): Promise<Engine> {
       if (mainWindow === win) mainWindow = null;
     });
     win.on('focus', () => refreshShell());
-    // Files dropped on the window arrive as vetoed file:// navigations (guardWebContents).
+    // Files dropped on the page are handled by the page (nestboxFiles.pathForFile); a stray file:// navigation is
+    // vetoed and routed to the create flow (guardWebContents).
     await win.loadURL(APP_ENTRY_URL);
     return win;
   }

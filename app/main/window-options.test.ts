@@ -34,6 +34,7 @@ describe('main window options', () => {
     expect(wp.experimentalFeatures).toBe(false);
     expect(wp.enableWebSQL).toBe(false);
     expect(wp.plugins).toBe(false);
+    expect(wp.navigateOnDragDrop).toBe(false);
     expect(wp.enableBlinkFeatures).toBeUndefined();
     expect(wp.additionalArguments).toBeUndefined();
   });
@@ -102,7 +103,7 @@ describe('navigation and window.open', () => {
     expect(windowOpenDecision('file:///etc/passwd')).toEqual({ action: 'deny' });
   });
 
-  it('turns a dropped local file into an open request, never a navigation', () => {
+  it('never navigates to a local file; the file is routed to the create flow instead', () => {
     expect(navigationDecision('file:///home/me/Downloads/debian%2012.iso')).toEqual({ action: 'open-file', path: '/home/me/Downloads/debian 12.iso' });
     expect(navigationDecision('file://localhost/tmp/a.ipsw')).toEqual({ action: 'open-file', path: '/tmp/a.ipsw' });
     expect(navigationDecision('file://fileserver/share/a.iso').action).toBe('deny');

@@ -91,9 +91,9 @@ export function mainWindowOptions(input: MainWindowOptionsInput): BrowserWindowC
       plugins: false,
       spellcheck: false,
       safeDialogs: true,
-      // A file dropped on the window becomes a file:// navigation that will-navigate vetoes and routes to the
-      // matching create flow (see navigationDecision): the sandboxed page never sees the file's path.
-      navigateOnDragDrop: true,
+      // Drops never navigate: the page handles dropped files itself (window.nestboxFiles.pathForFile), and a
+      // dropped link must not become a navigation. (Any file:// navigation is still vetoed — navigationDecision.)
+      navigateOnDragDrop: false,
       devTools: input.devTools ?? false,
     },
   };
