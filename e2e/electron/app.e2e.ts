@@ -50,8 +50,9 @@ describe.skipIf(!canRun)(`desktop app (Electron)${canRun ? '' : ` — skipped: $
     }));
     expect(globals).toEqual({ require: 'undefined', process: 'undefined', bridge: ['invoke', 'subscribe'], files: ['pathForFile', 'pickFile'] });
     expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1);
-    // window.open never creates a window; remote content never loads
-    await page.evaluate(() => window.open('https://example.com/'));
+    // window.open never creates a window (not even of the app itself — an http(s) URL would go to the system
+    // browser, which a test must not open); remote content never loads
+    await page.evaluate(() => window.open('app://nestbox/index.html'));
     expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1);
     const remote = await page.evaluate(() => fetch('https://example.com/').then(() => 'loaded', () => 'blocked'));
     expect(remote).toBe('blocked');
