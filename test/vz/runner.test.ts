@@ -212,6 +212,29 @@ describe('VZ backend on this host', () => {
     expect((e as NestboxError).message).toMatch(/macOS guests need a Mac with Apple silicon/);
   });
 
+  it('start spawns a real runner process and reports its structured error (here: no framework on Linux)', async () => {
+    // Pretend to be a Mac so start() gets past canRun(); the runner itself (dist/…/runner-main.js, a real child
+    // process) then fails to load the addon and says so through the readiness pipe (fd 3).
+    const b = new VzBackend({ platform: 'darwin', arch: 'arm64' });
+    const dir = makeVm('mac5');
+    const vm = { name: 'mac5', dir, config: parseConfig(MAC_CONFIG) };
+    const prev = process.env.NESTBOX_VZ_RUNNER;
+    process.env.NESTBOX_VZ_RUNNER = path.resolve(__dirname, '../../dist/core/hypervisor/vz/runner-main.js');
+    try {
+      const e = await b.start(vm, { graphics: false }).catch((x: NestboxError) => x);
+      expect(e).toBeInstanceOf(NestboxError);
+      expect((e as NestboxError).code).toBe('MISSING_DEPENDENCY');
+      expect((e as NestboxError).message).toMatch(/Virtualization\.framework addon cannot be loaded \(The Virtualization\.framework addon exists only on macOS\.\)/);
+    } finally {
+      if (prev === undefined) delete process.env.NESTBOX_VZ_RUNNER;
+      else process.env.NESTBOX_VZ_RUNNER = prev;
+    }
+    expect(readFileSync(path.join(dir, 'nestbox-vz.log'), 'utf8')).toMatch(/error: The Virtualization\.framework addon cannot be loaded/);
+    expect(await lockHolderFromOutside(dir)).toBe(0);
+    const vnc = await b.start(vm, { graphics: false, vnc: true }).catch((x: NestboxError) => x);
+    expect((vnc as NestboxError).message).toMatch(/VNC is not available/);
+  });
+
   it('reports stopped/suspended from the folder, and stop discards a snapshot as Tart does', async () => {
     const b = new VzBackend(linuxHost);
     const dir = makeVm('mac4');

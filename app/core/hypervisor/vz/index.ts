@@ -88,6 +88,11 @@ export class VzBackend implements HypervisorBackend {
   async start(vm: VmHandle, o: StartOptions & Partial<VzRunOptions>): Promise<void> {
     const can = this.canRun(vm.config);
     if (!can.ok) throw new NestboxError('UNSUPPORTED', `Cannot run ${vm.name} here: ${can.reason}.`, { fix: can.fix });
+    if (o.vnc) {
+      throw new NestboxError('UNSUPPORTED', 'VNC is not available for Virtualization.framework VMs.', {
+        fix: 'Use "Show screen" in the app, or macOS Screen Sharing to the guest\'s IP (nestbox ip NAME).',
+      });
+    }
     if (runningPid(vm.dir) !== 0) throw new NestboxError('RUNNING', `VM "${vm.name}" is already running!`, { fix: `Stop it first with nestbox stop ${vm.name}.` });
     const cmd = runnerCommand(JSON.stringify({ vmDir: vm.dir, name: vm.name, options: o }));
     const logFd = openSync(path.join(vm.dir, RUNNER_LOG), 'a', 0o644);
@@ -112,6 +117,16 @@ export class VzBackend implements HypervisorBackend {
           }
         }
       });
+      // Restoring a large snapshot can take a while; a runner that never reports is killed after 5 minutes.
+      const timer = setTimeout(() => {
+        try {
+          child.kill('SIGKILL');
+        } catch {}
+        done({ error: { code: 'TIMEOUT', message: `the VM runner did not report within 5 minutes; see ${path.join(vm.dir, RUNNER_LOG)}` } });
+      }, 5 * 60_000);
+      timer.unref();
+      child.on('exit', () => clearTimeout(timer));
+      pipe?.on('close', () => clearTimeout(timer));
       child.on('exit', (code) => done({ error: { code: 'HYPERVISOR', message: `the VM runner exited (code ${code}) before the VM started; see ${path.join(vm.dir, RUNNER_LOG)}` } }));
       child.on('error', (e) => done({ error: { code: 'HYPERVISOR', message: `cannot start the VM runner (${e.message})` } }));
     });
