@@ -38,7 +38,7 @@ import { defaultSecretStore } from '../core/oci/credentials';
 import { createService, type Service } from '../service/service';
 import { aboutPanelOptions, buildAppMenu } from './app-menu';
 import { classifyFile, confirmCreate, extractLaunchTargets, OPENABLE_EXTENSIONS, planCreateFromFile } from './file-open';
-import { intentHash, setHashScript, type Intent } from './intents';
+import { intent, type Intent } from './intents';
 import { bindFilePicker, bindIpc, type IpcBinding, type TrustedWindows } from './ipc-binding';
 import { toElectronTemplate, type MenuSpec, type ShellAction } from './menu-spec';
 import { quitDialog, quitRequests, quitWhenAllWindowsClosed } from './quit-flow';
@@ -271,20 +271,15 @@ async function startEngine(): Promise<Engine> {
     },
   });
 
-  /**
-   * Brings a view forward: the route (URL hash) the page follows today, plus the shell.intent event for what has
-   * no route (dialogs). Both wait until the window's page has loaded.
-   */
+  /** Brings a view forward in the page (shell.intent); waits until the window's page has loaded. */
   let pageReady = false;
   const pendingIntents: Intent[] = [];
-  function deliverIntent(intent: Intent): void {
-    const hash = intentHash(intent);
-    if (hash && mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.executeJavaScript(setHashScript(hash)).catch(() => {});
-    binding.broadcast('shell.intent', intent);
+  function deliverIntent(i: Intent): void {
+    binding.broadcast('shell.intent', intent(i));
   }
-  function sendIntent(intent: Intent): void {
-    if (mainWindow && pageReady) deliverIntent(intent);
-    else pendingIntents.push(intent);
+  function sendIntent(i: Intent): void {
+    if (mainWindow && pageReady) deliverIntent(i);
+    else pendingIntents.push(i);
   }
 
   async function createWindow(): Promise<BrowserWindow> {
