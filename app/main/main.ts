@@ -342,9 +342,13 @@ async function startEngine(): Promise<Engine> {
   let lastProgress = -1;
   const notifications = new Set<Notification>();
 
+  let trayKey = '';
   function refreshShell(): void {
     traySpec = buildTrayMenu(state, { platform: process.platform });
-    if (tray && !tray.isDestroyed()) {
+    const key = JSON.stringify(traySpec);
+    if (tray && !tray.isDestroyed() && key !== trayKey) {
+      // Only when something shown changed: replacing the menu closes it if it is open.
+      trayKey = key;
       tray.setContextMenu(Menu.buildFromTemplate(toElectronTemplate(traySpec, runAction)));
       tray.setToolTip(trayToolTip(state));
     }
