@@ -4,7 +4,7 @@
  * possible: the amd64 guest boots once (then suspend → restore → ACPI stop), the arm64 guest boots once.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ const children: ChildProcess[] = [];
 
 function qemuPids(): number[] {
   try {
-    return execFileSync('pgrep', ['-f', `qemu-system.*${home.root}`], { encoding: 'utf8' })
+    return execFileSync('pgrep', ['-f', `(qemu-system|virtiofsd).*${home.root}`], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)
       .map(Number);
@@ -89,14 +89,14 @@ beforeAll(async () => {
   await ensureGuest('arm64');
 });
 
-afterAll(() => {
+afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   for (const pid of qemuPids()) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {}
   }
-  const left = qemuPids();
+  const left = await waitFor('killed processes to go', () => (qemuPids().length === 0 ? [] : null), 10_000).catch(() => qemuPids());
   home.cleanup();
   expect(left).toEqual([]);
 });
@@ -263,14 +263,34 @@ describe('QEMU backend, failures', () => {
 });
 
 describe('QEMU backend, arm64 guest', () => {
-  it('boots to the banner (emulated) and stops through ACPI', async () => {
+  it('boots to the banner (emulated), shares a folder (virtio-fs, Tart’s tag) both ways, refuses to suspend with it, stops through ACPI', async () => {
     const name = 'deb-arm64';
     await makeGuestVm(home.root, name, 'arm64');
-    const r = await nestbox(['run', name, '--no-graphics', '--detach'], home.env);
+    const share = path.join(home.root, 'shared');
+    mkdirSync(share);
+    writeFileSync(path.join(share, 'hello.txt'), 'hello-from-host\n');
+    const r = await nestbox(['run', name, '--no-graphics', '--detach', '--dir', share], home.env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const line = await waitFor('the arm64 banner', () => serialLog(name).split('\n').find((l) => l.startsWith(GUEST_BANNER)), 240_000);
     expect(line).toContain('ip=10.0.2.15');
+
+    const m = machines();
+    const con = await m.serial(name);
+    let out = '';
+    con.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    con.write('\nmodprobe virtiofs && mount -t virtiofs com.apple.virtio-fs.automount /mnt && cat /mnt/hello.txt && echo guest-wrote > /mnt/from-guest.txt && sync && echo SHARE-$((40+2))\n');
+    await waitFor('the shared folder round trip', () => out.includes('SHARE-42'), 60_000);
+    (con as unknown as { destroy(): void }).destroy();
+    expect(out).toContain('hello-from-host');
+    expect(readFileSync(path.join(share, 'from-guest.txt'), 'utf8')).toBe('guest-wrote\n');
+
+    const sus = await nestbox(['suspend', name], home.env);
+    expect(sus.code).toBe(1);
+    expect(sus.stderr).toContain(`Could not suspend VM "${name}"`);
+    expect(sus.stderr).toContain('The VM keeps running');
+    expect((await m.status(name)).state).toBe('running');
+
     const s = await nestbox(['stop', name, '--timeout', '60'], home.env);
     expect(s.code).toBe(0);
     expect(serialLog(name)).toContain('NESTBOX-GUEST-POWEROFF');

@@ -34,7 +34,7 @@ export interface Guest {
   console: string;
 }
 
-const RECIPE_VERSION = 3;
+const RECIPE_VERSION = 4;
 
 export function cacheRoot(): string {
   return process.env.NESTBOX_TEST_CACHE ?? path.join(os.homedir(), '.cache', 'nestbox-test');
@@ -45,7 +45,10 @@ const EFI_NAME: Record<GuestArch, { stub: string; boot: string }> = {
   amd64: { stub: 'systemd-bootx64.efi', boot: 'BOOTX64.EFI' },
   arm64: { stub: 'systemd-bootaa64.efi', boot: 'BOOTAA64.EFI' },
 };
+/** Loaded at boot. */
 const MODULES = ['evdev', 'button', 'virtio_pci', 'virtio_net'];
+/** Shipped in the initramfs for tests to load (`modprobe virtiofs` for shared folders). */
+const EXTRA_MODULES = ['virtiofs'];
 
 function initScript(arch: GuestArch): string {
   const ser = `/dev/${CONSOLE[arch]}`;
@@ -55,7 +58,7 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-mkdir -p /var/log /var/run /tmp /dev/pts
+mkdir -p /var/log /var/run /tmp /dev/pts /mnt
 for m in ${MODULES.join(' ')}; do modprobe $m 2>/dev/null; done
 acpid -c /etc/acpi
 i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
@@ -204,7 +207,7 @@ function installModules(kroot: string, kver: string, initRoot: string): void {
     want.add(rel);
     for (const d of dep.get(rel) ?? []) add(d);
   };
-  for (const m of MODULES) {
+  for (const m of [...MODULES, ...EXTRA_MODULES]) {
     const rel = byName.get(m);
     if (rel) add(rel); // built-in modules (e.g. virtio_pci on some kernels) are not listed
   }
@@ -235,7 +238,7 @@ function buildDisk(arch: GuestArch, debs: { kernel: string; busybox: string; sdb
 
   // initramfs
   const init = path.join(work, 'initramfs');
-  for (const d of ['bin', 'sbin', 'etc/acpi/PWRF', 'proc', 'sys', 'dev', 'tmp', 'var/log', 'lib/modules', 'usr/share/udhcpc']) {
+  for (const d of ['bin', 'sbin', 'etc/acpi/PWRF', 'proc', 'sys', 'dev', 'tmp', 'mnt', 'var/log', 'lib/modules', 'usr/share/udhcpc']) {
     mkdirSync(path.join(init, d), { recursive: true });
   }
   copyFileSync(path.join(bbroot, 'bin', 'busybox'), path.join(init, 'bin', 'busybox'));
@@ -299,6 +302,10 @@ export async function ensureGuest(arch: GuestArch): Promise<Guest> {
     try {
       const kernelVersion = buildDisk(arch, debs, disk, work);
       writeFileSync(meta, JSON.stringify({ kernelVersion, arch, builtAt: new Date().toISOString() }) + '\n');
+      // Older recipes of this arch are dead weight now.
+      for (const d of readdirSync(path.join(root, 'guests'))) {
+        if (d.startsWith(`${arch}-`) && d !== key) rmSync(path.join(root, 'guests', d), { recursive: true, force: true });
+      }
       return { disk, kernelVersion, banner: GUEST_BANNER, console: CONSOLE[arch] };
     } finally {
       rmSync(work, { recursive: true, force: true });

@@ -87,6 +87,15 @@ describe('buildQemuArgs', () => {
     expect(values(a, '-virtfs')).toEqual(['local,id=fs0,path=/share,mount_tag=mine,security_model=none,readonly=on']);
   });
 
+  it('virtio-fs: shared guest memory and one vhost-user-fs device per folder', () => {
+    const a = buildQemuArgs(launch({ sharedDirs: [{ path: '/share', readOnly: false }], virtiofsSockets: ['/run/x/vfs0.sock'] }));
+    expect(values(a, '-object')).toContain('memory-backend-memfd,id=mem0,size=512M,share=on');
+    expect(values(a, '-machine')).toEqual(['q35,memory-backend=mem0']);
+    expect(values(a, '-chardev')).toContain('socket,id=vfs0,path=/run/x/vfs0.sock');
+    expect(values(a, '-device')).toContain('vhost-user-fs-pci,chardev=vfs0,tag=com.apple.virtio-fs.automount');
+    expect(a).not.toContain('-virtfs');
+  });
+
   it('restore waits for the saved state and appends to the serial log', () => {
     const a = buildQemuArgs(launch({ incoming: true, serialAppend: true }));
     expect(values(a, '-incoming')).toEqual(['defer']);

@@ -34,6 +34,11 @@ export interface QemuLaunch {
   vncTcpDisplay?: number;
   /** Start waiting for an incoming migration (restore from a suspend file). */
   incoming: boolean;
+  /**
+   * Shared folders: virtio-fs through virtiofsd sockets (one per folder, in shareTags order; needs shared guest
+   * memory) or virtio-9p served by QEMU itself. Default 9p.
+   */
+  virtiofsSockets?: string[];
 }
 
 /** 9p mount tags per shared folder: Tart's tag, or each folder's name when several share one tag. */
@@ -64,16 +69,21 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
 
   push('-name', v(l.name));
   push('-nodefaults', '-no-user-config');
+  const memMiB = Math.max(128, Math.floor(l.memoryBytes / (1024 * 1024)));
+  const virtiofs = l.sharedDirs.length > 0 && l.virtiofsSockets !== undefined;
+  // virtio-fs needs guest memory that virtiofsd can map.
+  const memBackend = virtiofs ? ',memory-backend=mem0' : '';
+  if (virtiofs) push('-object', `memory-backend-memfd,id=mem0,size=${memMiB}M,share=on`);
   if (l.arch === 'amd64') {
-    push('-machine', 'q35');
+    push('-machine', `q35${memBackend}`);
   } else {
-    push('-machine', l.accel === 'kvm' ? 'virt,gic-version=host' : 'virt');
+    push('-machine', `${l.accel === 'kvm' ? 'virt,gic-version=host' : 'virt'}${memBackend}`);
   }
   push('-accel', l.accel);
   if (l.arch === 'arm64') push('-cpu', kvmLike ? 'host' : 'cortex-a57');
   else if (kvmLike) push('-cpu', 'host');
   push('-smp', String(Math.max(1, l.cpuCount)));
-  push('-m', `${Math.max(128, Math.floor(l.memoryBytes / (1024 * 1024)))}M`);
+  push('-m', `${memMiB}M`);
   push('-rtc', 'base=utc');
 
   // UEFI: read-only code + the VM's own variable store.
@@ -105,9 +115,14 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
   push('-object', `filter-dump,id=dump0,netdev=net0,file=${v(l.pcap)},maxlen=384`);
   push('-device', 'virtio-rng-pci');
 
-  // Shared folders (virtio-9p).
+  // Shared folders: virtio-fs (virtiofsd) or virtio-9p.
   shareTags(l.sharedDirs).forEach(({ dir, tag }, i) => {
-    push('-virtfs', `local,id=fs${i},path=${v(dir.path)},mount_tag=${v(tag)},security_model=none${dir.readOnly ? ',readonly=on' : ''}`);
+    if (virtiofs) {
+      push('-chardev', `socket,id=vfs${i},path=${v(l.virtiofsSockets![i]!)}`);
+      push('-device', `vhost-user-fs-pci,chardev=vfs${i},tag=${v(tag)}`);
+    } else {
+      push('-virtfs', `local,id=fs${i},path=${v(dir.path)},mount_tag=${v(tag)},security_model=none${dir.readOnly ? ',readonly=on' : ''}`);
+    }
   });
 
   // Display: VGA (amd64) / virtio-gpu (arm64) at the configured size, served over VNC on a unix socket.

@@ -2,7 +2,7 @@
  * Finding QEMU, UEFI firmware and the accelerator on Linux (Debian/Ubuntu, Fedora, Arch) and macOS (Homebrew).
  * Missing pieces produce a MISSING_DEPENDENCY error that names the package to install on this host.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NestboxError } from '../../errors';
@@ -212,4 +212,42 @@ export async function chooseAccel(arch: Arch, qemu: string, fw: Firmware, fe: Fi
     return 'kvm';
   }
   return 'tcg';
+}
+
+export interface Virtiofsd {
+  path: string;
+  /** 'rust': the standalone virtiofsd (unprivileged with --sandbox none, --readonly); 'c': QEMU's old one (root only). */
+  flavour: 'rust' | 'c';
+}
+
+/** Finds a virtiofsd that can serve these shares as this user (null: use virtio-9p instead). */
+export function findVirtiofsd(needReadOnly: boolean, fe: FindEnv = defaultFindEnv()): Virtiofsd | null {
+  if (fe.platform !== 'linux' || fe.env.NESTBOX_NO_VIRTIOFS) return null;
+  const candidates = [
+    ...(fe.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, 'virtiofsd')),
+    '/usr/libexec/virtiofsd',
+    '/usr/lib/virtiofsd',
+    '/usr/lib/qemu/virtiofsd',
+  ];
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  for (const p of candidates) {
+    if (!isExecutable(p)) continue;
+    let help: string;
+    try {
+      help = execFileSync(p, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 3000 });
+    } catch (e) {
+      help = String((e as { stdout?: string }).stdout ?? '');
+    }
+    if (help.includes('--shared-dir')) return { path: p, flavour: 'rust' };
+    if (help.includes('-o source=') && root && !needReadOnly) return { path: p, flavour: 'c' };
+  }
+  return null;
+}
+
+export function virtiofsdArgs(v: Virtiofsd, socket: string, dir: string, readOnly: boolean): string[] {
+  if (v.flavour === 'rust') {
+    const root = typeof process.getuid === 'function' && process.getuid() === 0;
+    return [`--socket-path=${socket}`, `--shared-dir=${dir}`, '--cache=auto', `--sandbox=${root ? 'namespace' : 'none'}`, ...(readOnly ? ['--readonly'] : [])];
+  }
+  return [`--socket-path=${socket}`, '-o', `source=${dir}`, '-o', 'cache=auto'];
 }

@@ -25,8 +25,8 @@ import { native } from '../../native';
 import type { Arch, VMConfig } from '../../library/config';
 import type { Availability, ConnectionInfo, DisplayEndpoint, HypervisorBackend, StartOptions, StopOptions, VmHandle, VmStatus } from '../backend';
 import { hostRefusal } from '../backend';
-import { buildQemuArgs, type QemuLaunch } from './cmdline';
-import { chooseAccel, defaultFindEnv, findFirmware, findQemu, type FindEnv } from './find';
+import { buildQemuArgs, shareTags, type QemuLaunch } from './cmdline';
+import { chooseAccel, defaultFindEnv, findFirmware, findQemu, findVirtiofsd, virtiofsdArgs, type FindEnv } from './find';
 import { guestIpFromPcapFile } from './ip';
 import { withQmp } from './qmp';
 import {
@@ -242,12 +242,49 @@ export class QemuBackend implements HypervisorBackend {
       incoming: restoring,
     };
     if (vncTcp && vncTcp.port < 5900) launch.vncTcpDisplay = undefined;
+
+    // Shared folders: one virtiofsd per folder when one is usable here (guests mount virtio-fs, like on Tart),
+    // else virtio-9p served by QEMU. virtiofsd exits by itself when QEMU disconnects.
+    const helpers: number[] = [];
+    const killHelpers = () => {
+      for (const h of helpers) {
+        try {
+          process.kill(h, 'SIGKILL');
+        } catch {}
+      }
+    };
+    const shares = shareTags(opts.sharedDirs ?? []);
+    const vfsd = shares.length > 0 ? findVirtiofsd(shares.some((s) => s.dir.readOnly), this.fe) : null;
+    if (vfsd) {
+      launch.virtiofsSockets = [];
+      for (let i = 0; i < shares.length; i++) {
+        const socket = sock(`vfs${i}.sock`);
+        await fsp.rm(socket, { force: true });
+        const logFd = openSync(sock(`virtiofsd${i}.log`), 'w');
+        const h = spawn(vfsd.path, virtiofsdArgs(vfsd, socket, shares[i]!.dir.path, shares[i]!.dir.readOnly), { detached: true, stdio: ['ignore', logFd, logFd] });
+        closeSync(logFd);
+        h.unref();
+        if (h.pid) helpers.push(h.pid);
+        launch.virtiofsSockets.push(socket);
+        const until = Date.now() + 5000;
+        while (!existsSync(socket)) {
+          if (Date.now() > until || h.exitCode !== null) {
+            killHelpers();
+            throw new NestboxError('HYPERVISOR', `Could not share ${shares[i]!.dir.path}: virtiofsd did not start.${lastLines(sock(`virtiofsd${i}.log`)) ? '\n' + lastLines(sock(`virtiofsd${i}.log`)) : ''}`, {
+              fix: 'Check that the folder exists and is readable, or run without --dir.',
+            });
+          }
+          await sleep(20);
+        }
+      }
+    }
     const args = buildQemuArgs(launch);
 
     // Take the lock (OFD, so QEMU inherits it) and hand it to QEMU as fd 3.
     const lock = PidLock.open(path.join(dir, VM_FILES.config));
     if (!lock.tryLock(true)) {
       lock.close();
+      killHelpers();
       throw new NestboxError('RUNNING', `VM "${name}" is already running.`, { fix: `Stop it first with \`nestbox stop ${name}\`.`, details: { name } });
     }
     const qemuLog = path.join(dir, QEMU_LOG);
@@ -284,6 +321,7 @@ export class QemuBackend implements HypervisorBackend {
       pcap: launch.pcap,
       sshPort,
       options: { ...opts, serial: false },
+      ...(helpers.length ? { helpers } : {}),
       ...(meta?.ip ? { ip: meta.ip } : {}),
       ...(restoring ? { restored: true } : {}),
     };
@@ -296,6 +334,7 @@ export class QemuBackend implements HypervisorBackend {
         } catch {}
       }
       await waitUnlocked(dir, 5000);
+      killHelpers();
       const log = lastLines(qemuLog);
       removeRuntime(dir, rt);
       throw new NestboxError('HYPERVISOR', `QEMU could not start VM "${name}": ${why}${log ? `\n${log}` : ''}`, {

@@ -42,6 +42,8 @@ export interface QemuRuntime {
   options: StartOptions;
   ip?: string;
   restored?: boolean;
+  /** Helper processes (virtiofsd) to clean up if they outlive QEMU. */
+  helpers?: number[];
 }
 
 export interface SuspendMeta {
@@ -113,6 +115,12 @@ export async function patchRuntime(vmDir: string, patch: Partial<QemuRuntime>): 
 
 /** Removes the runtime file and the socket directory of a VM that is no longer running. */
 export function removeRuntime(vmDir: string, rt: QemuRuntime | null = readRuntime(vmDir)): void {
+  for (const h of rt?.helpers ?? []) {
+    try {
+      // Only a helper still serving this VM's runtime directory (guards against pid reuse).
+      if (readFileSync(`/proc/${h}/cmdline`, 'utf8').includes(rt!.runtimeDir)) process.kill(h, 'SIGTERM');
+    } catch {}
+  }
   try {
     unlinkSync(path.join(vmDir, RUNTIME_FILE));
   } catch {}
