@@ -2,7 +2,7 @@
  * Long work over `nestbox serve`: pulls from a real registry (docker-registry) through the real WebSocket, with a
  * fault proxy that stalls a transfer so cancel and shutdown land mid-pull.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskInfo } from '../api/models';
@@ -41,6 +41,24 @@ async function until<T>(what: string, f: () => T | undefined | false | Promise<T
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The pull's resume journal in its temp dir (the newest valid record of its nestbox-pull*.json files), or null. */
+function readJournal(dir: string): { manifestDigest: string; partial: Record<string, { compressed: number }>; seq?: number } | null {
+  let best: ReturnType<typeof readJournal> = null;
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => /^nestbox-pull.*\.json$/.test(f));
+  } catch {
+    return null;
+  }
+  for (const f of files) {
+    try {
+      const j = JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
+      if (typeof j.manifestDigest === 'string' && (!best || (j.seq ?? 0) > (best.seq ?? 0))) best = j;
+    } catch {}
+  }
+  return best;
 }
 
 interface Conn {
@@ -131,13 +149,7 @@ describe('tasks over nestbox serve', () => {
     const { taskId } = await c.client.request('image.pull', { reference, insecure: true, concurrency: 1 });
     // Mid-pull: the stalled layer has checkpointed 2 MiB to the pull's journal, and the task is still running.
     const tmp = path.join(c.home.root, 'tmp', pullTempName(parseRemoteNameOrThrow(reference)));
-    const journal = () => {
-      try {
-        return JSON.parse(readFileSync(path.join(tmp, 'nestbox-pull.json'), 'utf8')) as { partial: Record<string, { compressed: number }> };
-      } catch {
-        return null;
-      }
-    };
+    const journal = () => readJournal(tmp);
     await until('a 2 MiB checkpoint in the pull journal', () => Object.values(journal()?.partial ?? {}).some((p) => p.compressed >= 2 * MiB));
     expect(c.updates.filter((t) => t.id === taskId).every((t) => t.state === 'running')).toBe(true);
     await c.client.request('task.cancel', { id: taskId });
@@ -187,7 +199,7 @@ describe('tasks over nestbox serve', () => {
     const final = c.updates.find((t) => t.id === taskId && t.state !== 'running');
     expect(final).toMatchObject({ state: 'cancelled', resumable: true });
     const tmp = path.join(c.home.root, 'tmp', pullTempName(parseRemoteNameOrThrow(reference)));
-    expect(JSON.parse(readFileSync(path.join(tmp, 'nestbox-pull.json'), 'utf8'))).toHaveProperty('manifestDigest');
+    expect(readJournal(tmp)).toHaveProperty('manifestDigest');
     await c.bridge.close();
     c.home.cleanup();
   });

@@ -16,6 +16,7 @@ import { MIN_CPU, MIN_MEMORY, GiB, validateVmName } from '../core/library/config
 import { exists } from '../core/fsutil';
 import { VM_FILES, type Home } from '../core/library/home';
 import { Library, hostLimits, inspectVm, type VMInfo } from '../core/library/library';
+import { runningPid } from '../core/library/locks';
 import { deleteCachedImage, listCachedImages, pruneCaches, resolveCached } from '../core/oci/cache';
 import { pull } from '../core/oci/pull';
 import { push } from '../core/oci/push';
@@ -165,9 +166,10 @@ export function createService(o: ServiceOptions): Service {
   const ACTIVE: ReadonlySet<ApiVmState> = new Set(['starting', 'running', 'paused', 'suspending', 'stopping']);
   let liveness: NodeJS.Timeout | null = null;
   let disposed = false;
-  const noteState = (name: string, state: ApiVmState, error?: { code: string; message: string; fix?: string }) => {
+  const noteState = (name: string, state: ApiVmState, error?: { code: string; message: string; fix?: string }, silent = false) => {
     if (disposed) return;
-    if (lastState.get(name) !== state || error) {
+    if (silent) lastState.set(name, state);
+    else if (lastState.get(name) !== state || error) {
       lastState.set(name, state);
       emit('vm.state', { name, state, ...(error ? { error } : {}) });
     }
@@ -200,7 +202,8 @@ export function createService(o: ServiceOptions): Service {
     const s = await stateOf(v);
     noteState(n, s.state, s.error);
   };
-  const refreshStates = async (names?: string[]) => {
+  /** Re-reads the named VMs' states (all when `names` is absent); `seed` learns them without emitting events. */
+  const refreshStates = async (names?: string[], seed = false) => {
     if (names) {
       for (const n of names) await refreshOne(n);
       return;
@@ -210,7 +213,7 @@ export function createService(o: ServiceOptions): Service {
     for (const n of [...lastState.keys()]) if (!seen.has(n)) lastState.delete(n);
     for (const v of all) {
       const s = await stateOf(v);
-      noteState(v.name, s.state, s.error);
+      noteState(v.name, s.state, s.error, seed);
     }
   };
   let checking = false;
@@ -224,14 +227,75 @@ export function createService(o: ServiceOptions): Service {
     }
   };
 
+  // ---- the library listing, cached while the home is watched ----
+  // vm.list is the UI's hottest request. With the watcher on, a VM's entry is re-read only when its folder changed
+  // (or when it is running: sizes and state move without folder events); a stopped VM is re-checked with one fcntl
+  // lock probe per listing, so a VM started by anything (Tart included) still shows as running at once.
+  const listing = (() => {
+    const entries = new Map<string, { info: VMInfo; thumb?: number }>();
+    let names: string[] | null = null;
+    let enabled = false;
+    const read = async (n: string) => {
+      const info = await inspectVm(n, library.dirOf(n));
+      const e = { info, thumb: await thumbnailVersion(info.dir) };
+      if (enabled) entries.set(n, e);
+      return e;
+    };
+    const readNames = async (): Promise<string[]> => {
+      const ds = await fsp.readdir(home.vms, { withFileTypes: true }).catch((e) => {
+        if (errnoCode(e) === 'ENOENT') return [];
+        throw e;
+      });
+      const out: string[] = [];
+      for (const d of ds) {
+        if (d.name.startsWith('.')) continue;
+        if (d.isDirectory()) out.push(d.name);
+        else if (d.isSymbolicLink() && (await fsp.stat(path.join(home.vms, d.name)).catch(() => null))?.isDirectory()) out.push(d.name);
+      }
+      return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    };
+    return {
+      enable() {
+        enabled = true;
+      },
+      invalidate(changed?: string[]) {
+        names = null;
+        if (!changed) entries.clear();
+        else for (const n of changed) entries.delete(n);
+      },
+      async list(): Promise<{ info: VMInfo; thumb?: number }[]> {
+        if (!enabled) return Promise.all((await library.list()).map(async (info) => ({ info, thumb: await thumbnailVersion(info.dir) })));
+        const ns = names ?? (names = await readNames());
+        return Promise.all(
+          ns.map(async (n) => {
+            const e = entries.get(n);
+            if (!e || e.info.state === 'running') return read(n);
+            let pid: number;
+            try {
+              pid = e.info.config ? runningPid(e.info.dir) : 0;
+            } catch {
+              pid = 1;
+            }
+            return pid !== 0 ? read(n) : e;
+          }),
+        );
+      },
+    };
+  })();
+  // Changes made through this service are visible at once (the watcher reports them a little later).
+  tasks.onUpdate((t) => {
+    if (t.state !== 'running' && t.target.vm) listing.invalidate([t.target.vm]);
+  });
+
   let watcher: LibraryWatcher | null = null;
   let ready: Promise<void> = Promise.resolve();
   if (o.watch !== false) {
     watcher = watchLibrary(home, (c) => {
+      if (c.scope === 'vms') listing.invalidate(c.names);
       emit('library.changed', c.names ? { scope: c.scope, names: c.names } : { scope: c.scope });
       if (c.scope === 'vms') void refreshStates(c.names);
     });
-    ready = Promise.all([watcher.ready, refreshStates()]).then(() => undefined);
+    ready = Promise.all([watcher.ready.then(() => listing.enable()), refreshStates(undefined, true)]).then(() => undefined);
   }
 
   // ---- helpers ----
@@ -357,10 +421,7 @@ export function createService(o: ServiceOptions): Service {
     },
 
     // ---------------- library ----------------
-    'vm.list': async () => {
-      const vms = await library.list();
-      return Promise.all(vms.map(async (v) => vmSummary(v, await thumbnailVersion(v.dir), shownState(v))));
-    },
+    'vm.list': async () => (await listing.list()).map((e) => vmSummary(e.info, e.thumb, shownState(e.info))),
     'vm.get': async ({ name }) => detail(await library.get(name)),
     'vm.create': async (p) => {
       if (p.installerIso !== undefined || p.diskImage !== undefined) {
@@ -422,23 +483,33 @@ export function createService(o: ServiceOptions): Service {
     },
     'vm.set': async (p) => {
       tasks.assertFree({ vm: p.name, mode: 'write' }, `change VM "${p.name}"`);
-      const r = await library.set(p.name, {
-        ...(p.cpuCount !== undefined ? { cpu: p.cpuCount } : {}),
-        ...(p.memoryMB !== undefined ? { memoryMB: p.memoryMB } : {}),
-        ...(p.display !== undefined ? { display: p.display } : {}),
-        ...(p.diskSizeGB !== undefined ? { diskSizeGB: p.diskSizeGB } : {}),
-        ...(p.randomMac ? { randomMac: true } : {}),
-      });
+      const r = await library
+        .set(p.name, {
+          ...(p.cpuCount !== undefined ? { cpu: p.cpuCount } : {}),
+          ...(p.memoryMB !== undefined ? { memoryMB: p.memoryMB } : {}),
+          ...(p.display !== undefined ? { display: p.display } : {}),
+          ...(p.diskSizeGB !== undefined ? { diskSizeGB: p.diskSizeGB } : {}),
+          ...(p.randomMac ? { randomMac: true } : {}),
+        })
+        .finally(() => listing.invalidate([p.name]));
       return { vm: await detail(r.vm), warnings: r.warnings };
     },
     'vm.rename': async ({ name, newName }) => {
       tasks.assertFree([{ vm: name, mode: 'write' }, { vm: newName, mode: 'write' }], `rename VM "${name}"`);
-      await library.rename(name, newName);
+      try {
+        await library.rename(name, newName);
+      } finally {
+        listing.invalidate([name, newName]);
+      }
       return null;
     },
     'vm.delete': async ({ name }) => {
       tasks.assertFree({ vm: name, mode: 'write' }, `delete VM "${name}"`);
-      await library.delete(name);
+      try {
+        await library.delete(name);
+      } finally {
+        listing.invalidate([name]);
+      }
       return null;
     },
     'vm.thumbnail': async ({ name }) => {
