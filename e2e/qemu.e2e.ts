@@ -166,6 +166,8 @@ describe('QEMU backend, amd64 guest', () => {
     expect(info.ssh?.port).toBeGreaterThan(0);
     expect(info.vnc?.kind).toBe('vnc-unix');
     expect(existsSync((info.vnc as { path: string }).path)).toBe(true);
+    const get = await nestbox(['get', name, '--format', 'json'], home.env);
+    expect(JSON.parse(get.stdout).SSH).toBe(`127.0.0.1:${info.ssh!.port}`);
   });
 
   it('a second `run` of the running VM fails with exit code 2', async () => {
