@@ -6,6 +6,7 @@
  * the quit flow. What only real Electron can show (pixels, OS integration) is in e2e/electron.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -161,6 +162,21 @@ describe('main process (composition)', () => {
 
   it('"show screen" of a stopped VM fails with the engine’s error code, not INTERNAL', async () => {
     expect(await invoke('vm.showScreen', { name: 'alpine' })).toMatchObject({ ok: false, error: { code: 'NOT_RUNNING' } });
+  });
+
+  it('a failing task notifies with the reason (window not focused), and the dock progress clears', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p)); // a port nothing listens on
+      });
+    });
+    const r = await invoke('image.pull', { reference: `127.0.0.1:${port}/nope/img:v1`, insecure: true });
+    expect(r.ok).toBe(true);
+    const n = await until('the notification', () => rec.notifications[0], 30_000);
+    expect(n.options.title).toMatch(/failed$/);
+    expect(n.options.body).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
+    expect(win.progress.at(-1) ?? -1).toBe(-1); // whatever was shown while it ran is gone
   });
 
   it('closing the window keeps the app (tray) running', () => {
