@@ -164,7 +164,7 @@ describe('main process (composition)', () => {
     expect(await invoke('vm.showScreen', { name: 'alpine' })).toMatchObject({ ok: false, error: { code: 'NOT_RUNNING' } });
   });
 
-  it('a failing task notifies with the reason (window not focused), and the dock progress clears', async () => {
+  it('a failing task notifies with the reason (window not focused); clicking it shows the task', async () => {
     const port = await new Promise<number>((resolve) => {
       const srv = net.createServer().listen(0, '127.0.0.1', () => {
         const p = (srv.address() as net.AddressInfo).port;
@@ -177,6 +177,9 @@ describe('main process (composition)', () => {
     expect(n.options.title).toMatch(/failed$/);
     expect(n.options.body).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
     expect(win.progress.at(-1) ?? -1).toBe(-1); // whatever was shown while it ran is gone
+    n.emit('click'); // opens the task in the window
+    await until('the show-task intent', () => win.webContents.sent.some((m) => m[1] === 'shell.intent' && (m[2] as { kind: string }).kind === 'show-task'));
+    expect(win.webContents.sent).toContainEqual([EVENT_CHANNEL, 'shell.intent', { kind: 'show-task', taskId: r.result.taskId }]);
   });
 
   it('closing the window keeps the app (tray) running', () => {
