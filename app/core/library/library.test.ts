@@ -254,6 +254,11 @@ describe('clone', () => {
     expect(readConfig(lib, 'imported').macAddress).not.toBe(mac);
     expect(existsSync(built.path)).toBe(false);
     expect((await code(lib.cloneFromDirectory(path.join(lib.home.root, 'nothing'), 'x'))).code).toBe('NOT_FOUND');
+    // No other VM has the image's MAC: the clone keeps it (Tart changes it only on a collision).
+    const unique = '7e:00:00:00:00:01';
+    writeFileSync(path.join(outside, 'config.json'), JSON.stringify({ ...readConfig(lib, 'a'), macAddress: unique }));
+    await lib.cloneFromDirectory(outside, 'unique-mac');
+    expect(readConfig(lib, 'unique-mac').macAddress).toBe(unique);
   });
 
   it('cancelling mid-copy stops the copy, removes the temp dir and leaves no VM', async () => {
