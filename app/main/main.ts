@@ -35,6 +35,7 @@ import { ApiCallError, createDispatcher } from '../api/wire';
 import { writeFileAtomic } from '../core/fsutil';
 import { openHome, type Home } from '../core/library/home';
 import { defaultSecretStore } from '../core/oci/credentials';
+import { VZ_RUNNER_FLAG } from '../core/hypervisor/vz';
 import { createService, type Service } from '../service/service';
 import { aboutPanelOptions, buildAppMenu } from './app-menu';
 import { classifyFile, confirmCreate, extractLaunchTargets, OPENABLE_EXTENSIONS, planCreateFromFile } from './file-open';
@@ -81,8 +82,18 @@ app.enableSandbox();
 // requests (Vite's `<script type="module" crossorigin>`) allowed. Must precede 'ready'.
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }]);
 
-const gotLock = app.requestSingleInstanceLock();
-if (!gotLock) {
+// VZ runner mode: on macOS each Virtualization.framework VM runs in its own process, started as this app's binary
+// with VZ_RUNNER_FLAG (app/core/hypervisor/vz: runnerCommand), so VMs outlive the app and the VM gets the main
+// queue and windows. Such a process is not a second instance of the UI: no lock, no window, no Dock icon.
+const runnerArgIndex = process.argv.indexOf(VZ_RUNNER_FLAG);
+const gotLock = runnerArgIndex < 0 && app.requestSingleInstanceLock();
+if (runnerArgIndex >= 0) {
+  app.dock?.hide();
+  void app.whenReady().then(async () => {
+    const { runVzRunnerProcess } = require('../core/hypervisor/vz/runner-main') as typeof import('../core/hypervisor/vz/runner-main');
+    app.exit(await runVzRunnerProcess(process.argv[runnerArgIndex + 1], 'main'));
+  });
+} else if (!gotLock) {
   // A second launch: the first instance receives our argv ('second-instance') and comes forward.
   app.quit();
 } else {
