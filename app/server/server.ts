@@ -6,6 +6,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { API_VERSION } from '../api';
@@ -98,6 +99,13 @@ function rejectUpgrade(socket: Socket, status: number, message: string, extra: R
   socket.end(head.join('\r\n') + '\r\n\r\n' + body);
 }
 
+function externalAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const host = o.host ?? '127.0.0.1';
   const wantPort = o.port ?? 7780;
@@ -130,7 +138,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const port = (server.address() as import('node:net').AddressInfo).port;
   const auth = new Auth(port);
   const policy = new OriginPolicy(host, port, o.allowRemote ?? false);
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  // A wildcard address is not a place to browse to: name the machine's first external IPv4 address instead.
+  const shown = host === '0.0.0.0' || host === '::' ? externalAddress() : host;
+  const urlHost = shown.includes(':') ? `[${shown}]` : shown;
   const origin = `http://${urlHost}:${port}`;
 
   const apiWss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false });
@@ -303,6 +313,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   // ---- VM screens ----
   const vncClients = new Set<WebSocket>();
   const onVncClient = async (ws: WebSocket, name: string) => {
+    // Hold what the viewer sends until the proxy is attached (proxyVnc resumes).
+    ws.pause();
     vncClients.add(ws);
     ws.on('close', () => vncClients.delete(ws));
     let target;
@@ -310,11 +322,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       target = await service.vncTarget(name);
     } catch (e) {
       const err = toApiError(e);
+      ws.resume();
       // 4000 + a code the viewer can show: the reason text carries the message (≤ 123 bytes).
       ws.close(err.code === 'NOT_RUNNING' ? 4409 : err.code === 'NOT_FOUND' ? 4404 : 4500, Buffer.from(err.message).subarray(0, 120).toString());
       return;
     }
-    if (ws.readyState !== ws.OPEN) return;
+    if (ws.readyState !== ws.OPEN) {
+      ws.resume();
+      return;
+    }
     proxyVnc(ws, target);
   };
 

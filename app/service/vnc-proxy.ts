@@ -68,7 +68,9 @@ export function proxyVnc(ws: WebSocket, target: VncTarget, o: VncProxyOptions = 
       sock.pause();
     }
   });
-  sock.on('drain', () => ws.resume());
+  sock.on('drain', () => {
+    if (ws.isPaused) ws.resume();
+  });
   sock.on('error', (e: NodeJS.ErrnoException) => {
     finish(connected ? VNC_CLOSE.serverGone : VNC_CLOSE.unreachable, connected ? `The VM's display went away (${e.code ?? e.message}).` : `Cannot reach the VM's display (${e.code ?? e.message}).`);
   });
@@ -76,10 +78,12 @@ export function proxyVnc(ws: WebSocket, target: VncTarget, o: VncProxyOptions = 
 
   ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (!sock.write(buf)) ws.pause();
+    if (!sock.write(buf) && !ws.isPaused) ws.pause();
   });
   ws.on('close', () => finish(VNC_CLOSE.normal, 'The viewer disconnected.'));
   ws.on('error', () => finish(VNC_CLOSE.normal, 'The viewer connection failed.'));
+  // Callers may pause the WebSocket while they look up the target, so nothing the viewer sends is lost.
+  if (ws.isPaused) ws.resume();
 
   return {
     closed,

@@ -60,32 +60,34 @@ export default defineCommand({
           'The connection is plain HTTP: use it only on a network you trust, or through an SSH tunnel.\n',
       );
     }
+    // Signal handlers first: a script may stop the server as soon as it has read the URL.
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((r) => (resolveStopped = r));
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) {
+        stderr.write(`${sig} again: exiting now.\n`);
+        process.exit(130);
+      }
+      stopping = true;
+      const running = server.service.tasks.running().length;
+      stderr.write(`Stopping${running ? ` (cancelling ${running} running task${running === 1 ? '' : 's'}; run them again to resume)` : ''}…\n`);
+      void server.close().then(() => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        resolveStopped();
+      });
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+
     // Stable, script-friendly line (the URL with the access token).
     stdout.write(`Nestbox is serving at ${server.url}\n`);
     stderr.write(`Home: ${home.root}. Press Ctrl+C to stop (running VMs keep running).\n`);
     if (values.open === true) openBrowser(server.url);
-
-    await new Promise<void>((resolve) => {
-      let stopping = false;
-      const stop = (sig: string) => {
-        if (stopping) {
-          stderr.write(`${sig} again: exiting now.\n`);
-          process.exit(130);
-        }
-        stopping = true;
-        const running = server.service.tasks.running().length;
-        stderr.write(`Stopping${running ? ` (cancelling ${running} running task${running === 1 ? '' : 's'}; run them again to resume)` : ''}…\n`);
-        void server.close().then(() => {
-          process.off('SIGINT', onInt);
-          process.off('SIGTERM', onTerm);
-          resolve();
-        });
-      };
-      const onInt = () => stop('SIGINT');
-      const onTerm = () => stop('SIGTERM');
-      process.on('SIGINT', onInt);
-      process.on('SIGTERM', onTerm);
-    });
+    await stopped;
     return 0;
   },
 });
