@@ -1,19 +1,23 @@
 #!/usr/bin/env node
 // `npm start`: the desktop app where Electron can run; `nestbox serve` (a browser UI) where it cannot.
 import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
 const hasDisplay = process.platform === 'darwin' || process.platform === 'win32' || !!(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
 
+/**
+ * The Electron executable, or null. Read from node_modules/electron/path.txt (written by electron's install
+ * script after a successful download) — `require('electron')` would try to download it again.
+ */
 function electronBinary() {
+  const dir = path.join(root, 'node_modules', 'electron');
   try {
-    const p = require('electron'); // under plain Node this is the binary's path
-    return typeof p === 'string' && existsSync(p) ? p : null;
+    const rel = readFileSync(path.join(dir, 'path.txt'), 'utf8').trim();
+    const exe = path.join(process.env.ELECTRON_OVERRIDE_DIST_PATH || path.join(dir, 'dist'), rel);
+    return rel && existsSync(exe) ? exe : null;
   } catch {
     return null;
   }
