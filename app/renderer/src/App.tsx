@@ -183,7 +183,7 @@ function Toasts() {
   return (
     <>
       {toasts.map((t) => (
-        <Toast.Root key={t.id} className={`toast toast-${t.tone}`} onOpenChange={(o) => !o && dismiss(t.id)} type={t.tone === 'error' ? 'foreground' : 'background'}>
+        <Toast.Root key={t.id} className={`toast toast-${t.tone}`} duration={t.tone === 'error' ? 10_000 : t.tone === 'success' ? 5000 : 3500} onOpenChange={(o) => !o && dismiss(t.id)} type={t.tone === 'error' ? 'foreground' : 'background'}>
           <Toast.Title className="toast-title">{t.title}</Toast.Title>
           {t.description && <Toast.Description className="toast-desc">{t.description}</Toast.Description>}
           <Toast.Close className="icon-button toast-close" aria-label="Dismiss">

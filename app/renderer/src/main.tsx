@@ -5,4 +5,6 @@ import { createStores } from './stores';
 import './styles.css';
 
 const stores = createStores(createAppClient());
+// Ask for the library before React's first render, so the data and the shell arrive together.
+stores.start();
 createRoot(document.getElementById('root')!).render(<App stores={stores} />);

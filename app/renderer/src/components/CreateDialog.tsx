@@ -181,8 +181,8 @@ export function CreateDialog({ source, onClose }: { source?: { path: string; typ
           <div className="grid-3">
             <Field id={`${id}-arch`} label="Architecture" error={archLimit ? archLimit.reason : null}>
               <select id={`${id}-arch`} className="input" value={arch} onChange={(e) => setArch(e.target.value as 'amd64' | 'arm64')}>
-                <option value="amd64">amd64 (x86-64){hostArch === 'amd64' ? ' — native' : ''}</option>
-                <option value="arm64">arm64{hostArch === 'arm64' ? ' — native' : ' — emulated, slow'}</option>
+                <option value="amd64">amd64{hostArch === 'amd64' ? ' (native)' : ' (emulated)'}</option>
+                <option value="arm64">arm64{hostArch === 'arm64' ? ' (native)' : ' (emulated)'}</option>
               </select>
             </Field>
             <Field id={`${id}-cpu`} label="CPUs" error={cpuProblem} hint={host ? `This host has ${host.cpus}` : undefined}>

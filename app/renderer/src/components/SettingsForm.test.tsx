@@ -29,7 +29,7 @@ describe('SettingsForm', () => {
 
     fireEvent.change(screen.getByLabelText('CPUs'), { target: { value: '4' } });
     fireEvent.change(screen.getByLabelText('Disk size (GB)'), { target: { value: '10' } });
-    expect(screen.getByRole('alert').textContent).toMatch(/^Disks can only grow: this disk is already 20 GB/);
+    expect(screen.getByRole('alert').textContent).toMatch(/^Disks can only grow: this disk is already 20 GB,/);
     expect(disabled(save)).toBe(true);
   });
 

@@ -23,7 +23,8 @@ export function Thumbnail({ vm }: { vm: Pick<VmSummary, 'name' | 'state' | 'thum
       const fresh = c && c.version === vm.thumbnailVersion && (!live || Date.now() - c.at < LIVE_MS);
       if (!fresh && (vm.thumbnailVersion !== undefined || live)) {
         try {
-          const { png } = await api.request('vm.thumbnail', { name: vm.name });
+          // While it runs, take a fresh screenshot (which also refreshes the stored thumbnail); else read the stored one.
+          const { png } = live ? await api.request('vm.screenshot', { name: vm.name }).catch(() => api.request('vm.thumbnail', { name: vm.name })) : await api.request('vm.thumbnail', { name: vm.name });
           const u = png ? `data:image/png;base64,${png}` : null;
           perClient.set(vm.name, { version: vm.thumbnailVersion, url: u, at: Date.now() });
           if (!stop) setUrl(u);

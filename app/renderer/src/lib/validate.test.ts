@@ -45,7 +45,7 @@ describe('settings validation', () => {
   it('refuses non-numbers, shrinking disks and odd displays', () => {
     const c = checkSettings({ ...draftFromVm(vm()), cpuCount: 'four', diskSizeGB: '40', displayWidth: '100' }, vm());
     expect(c.errors.cpuCount).toBe('CPUs must be a whole number.');
-    expect(c.errors.diskSizeGB).toMatch(/^Disks can only grow: this disk is already 50 GB/);
+    expect(c.errors.diskSizeGB).toMatch(/^Disks can only grow: this disk is already 50 GB, and shrinking/);
     expect(c.errors.display).toBe('The display must be at least 320×240.');
   });
 
@@ -86,5 +86,6 @@ describe('names, references and defaults', () => {
     expect(createDefaults({ cpus: 2, memory: 4 * GiB, freeDisk: 500e9 })).toEqual({ cpuCount: 2, memoryMB: 2048, diskSizeGB: 50 });
     expect(createDefaults({ cpus: 16, memory: 64 * GiB, freeDisk: 500e9 })).toEqual({ cpuCount: 8, memoryMB: 8192, diskSizeGB: 50 });
     expect(createDefaults({ cpus: 8, memory: 16 * GiB, freeDisk: 20e9 })).toEqual({ cpuCount: 4, memoryMB: 4096, diskSizeGB: 20 });
+    expect(createDefaults({ cpus: 2, memory: 24 * GiB, freeDisk: 500e9 }).memoryMB).toBe(4096);
   });
 });

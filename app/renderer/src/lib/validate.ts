@@ -1,5 +1,6 @@
 /** Client-side validation that mirrors the engine's rules, so the UI can say why before anything is sent. */
 import type { HostInfo, VmDetail } from '../../../api';
+import { formatBytes } from './format';
 
 export const MiB = 1024 * 1024;
 export const GB = 1000 ** 3;
@@ -121,7 +122,7 @@ export function checkSettings(draft: SettingsDraft, vm: VmDetail): SettingsCheck
   const disk = intOf(draft.diskSizeGB);
   const cur = currentDiskGB(vm);
   if (disk === null) errors.diskSizeGB = 'Disk size must be a whole number of GB.';
-  else if (disk < cur) errors.diskSizeGB = `Disks can only grow: this disk is already ${cur} GB, and shrinking it would lose data.`;
+  else if (disk < cur) errors.diskSizeGB = `Disks can only grow: this disk is already ${formatBytes(vm.disk.apparent)}, and shrinking it would lose data.`;
   else if (disk > 100_000) errors.diskSizeGB = 'At most 100000 GB.';
   else if (disk > cur) changes.diskSizeGB = disk;
 
@@ -139,12 +140,12 @@ export function checkSettings(draft: SettingsDraft, vm: VmDetail): SettingsCheck
   return { errors, changes: hasErrors ? {} : changes, changed: changed && !hasErrors, needsStop: vm.state !== 'stopped' && changed };
 }
 
-/** Defaults for a new Linux VM that adapt to the host: half the CPUs (2..8), a quarter of the memory (2..8 GB). */
+/** Defaults for a new Linux VM that adapt to the host: half the CPUs (2..8), a quarter of the memory rounded down to a power of two (2..8 GB). */
 export function createDefaults(host: Pick<HostInfo, 'cpus' | 'memory' | 'freeDisk'> | undefined): { cpuCount: number; memoryMB: number; diskSizeGB: number } {
   if (!host) return { cpuCount: 2, memoryMB: 4096, diskSizeGB: 50 };
   const cpuCount = Math.min(8, Math.max(Math.min(2, host.cpus), Math.floor(host.cpus / 2)));
-  const quarter = Math.floor(host.memory / 4 / MiB / 512) * 512;
-  const memoryMB = Math.min(8192, Math.max(2048, quarter));
+  const quarter = host.memory / 4 / MiB;
+  const memoryMB = Math.min(8192, Math.max(2048, 2 ** Math.floor(Math.log2(Math.max(1, quarter)))));
   const freeGB = Math.floor(host.freeDisk / GB);
   const diskSizeGB = freeGB > 0 ? Math.min(50, Math.max(10, freeGB)) : 50;
   return { cpuCount, memoryMB, diskSizeGB };

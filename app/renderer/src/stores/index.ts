@@ -316,7 +316,7 @@ export interface Stores {
   tasks: StoreApi<TasksState>;
   host: StoreApi<HostState>;
   ui: StoreApi<UiState>;
-  /** Subscribes to events and loads everything; returns the unsubscribe. */
+  /** Subscribes to events and loads everything (once, however many callers); returns a release function. */
   start(): () => void;
 }
 
@@ -326,8 +326,11 @@ export function createStores(client: ApiClient): Stores {
   const tasks = createTasks(client);
   const host = createHost(client);
   const ui = createUi();
+  let refs = 0;
+  let offs: (() => void)[] = [];
   const start = () => {
-    const offs = [
+    if (refs++ > 0) return stopOnce();
+    offs = [
       client.on('vm.state', (e) => vms.getState().applyState(e.name, e.state, e.error)),
       client.on('library.changed', (e) => {
         if (e.scope === 'images') void images.getState().refresh();
@@ -358,7 +361,15 @@ export function createStores(client: ApiClient): Stores {
     void vms.getState().refresh();
     void images.getState().refresh();
     void tasks.getState().refresh().catch(() => {});
-    return () => offs.forEach((off) => off());
+    return stopOnce();
+  };
+  const stopOnce = () => {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--refs === 0) offs.forEach((off) => off());
+    };
   };
   return { client, vms, images, tasks, host, ui, start };
 }
