@@ -70,7 +70,14 @@ class JournalFile {
     return best;
   }
 
+  /** Best effort: a journal that cannot be written (disk full) only costs re-fetching on resume. */
   write(j: Journal): void {
+    try {
+      this.writeOrThrow(j);
+    } catch {}
+  }
+
+  private writeOrThrow(j: Journal): void {
     this.seq++;
     const i = this.seq % 2;
     let text = JSON.stringify({ ...j, seq: this.seq });
@@ -250,12 +257,12 @@ async function pullInto(
     jf.write(journal);
   }
   const j = journal;
-  const remaining = plan.disks.filter((l) => !j.done.includes(l.index));
-  const need = remaining.reduce((s, l) => s + l.size - (j.partial[l.index]?.uncompressed ?? 0), 0) + PULL_MARGIN;
-  const declared = declaredDiskSize(manifest, plan);
-  await ensureSpace(home, Math.max(need, j.done.length === 0 && Object.keys(j.partial).length === 0 ? declared + PULL_MARGIN : 0), env, ctx);
-
   try {
+    const remaining = plan.disks.filter((l) => !j.done.includes(l.index));
+    const need = remaining.reduce((s, l) => s + l.size - (j.partial[l.index]?.uncompressed ?? 0), 0) + PULL_MARGIN;
+    const declared = declaredDiskSize(manifest, plan);
+    await ensureSpace(home, Math.max(need, j.done.length === 0 && Object.keys(j.partial).length === 0 ? declared + PULL_MARGIN : 0), env, ctx);
+
     ctx.progress({ step: 'Fetching the VM configuration' });
     await fsp.writeFile(path.join(dir, 'config.json'), await fetchSmallBlob(reg, plan.config, 'VM config'));
     await fsp.writeFile(path.join(dir, 'nvram.bin'), await fetchSmallBlob(reg, plan.nvram, 'NVRAM'));
@@ -271,8 +278,9 @@ async function pullInto(
     await fsp.writeFile(path.join(dir, MANIFEST_FILE), manifestBytes);
     await jf.remove();
   } catch (e) {
-    jf.close();
     throw mapSpaceError(e, `pull ${formatRemoteName(r)}`, home.root);
+  } finally {
+    jf.close();
   }
 }
 
@@ -309,7 +317,7 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, jf: Journa
     }
     lastEmit = now;
     const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-    ctx.progress({
+    safeProgress(ctx, {
       step: 'Downloading disk layers',
       done: sum(doneU),
       total: totalU,
@@ -480,3 +488,9 @@ async function punch(diskPath: string, l: DiskLayerPlan): Promise<void> {
   }
 }
 
+/** A consumer's progress handler that throws must not break the transfer (it runs inside worker message handlers). */
+function safeProgress(ctx: TaskContext, u: Parameters<TaskContext['progress']>[0]): void {
+  try {
+    ctx.progress(u);
+  } catch {}
+}

@@ -155,7 +155,7 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
     }
     lastEmit = now;
     const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-    ctx.progress({
+    safeProgress(ctx, {
       step: 'Compressing and uploading disk layers',
       done: sum(readU),
       total: totalU,
@@ -343,4 +343,11 @@ async function populateCache(home: Home, src: string, names: RemoteName[], diges
     await linkTag(home, n, digest);
   }
   await gcCache(home);
+}
+
+/** A consumer's progress handler that throws must not break the transfer (it runs inside worker message handlers). */
+function safeProgress(ctx: TaskContext, u: Parameters<TaskContext['progress']>[0]): void {
+  try {
+    ctx.progress(u);
+  } catch {}
 }

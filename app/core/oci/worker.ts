@@ -69,7 +69,7 @@ export type OutMessage = WorkerMessage extends infer M ? (M extends unknown ? Om
 
 export class JobError extends Error {
   constructor(
-    readonly kind: 'digest' | 'unauthorized' | 'http' | 'network' | 'format' | 'size' | 'io',
+    readonly kind: 'digest' | 'unauthorized' | 'http' | 'network' | 'format' | 'size' | 'io' | 'nospace',
     message: string,
     readonly status?: number,
   ) {
@@ -192,6 +192,9 @@ async function fetchLayer(job: FetchJob, post: (m: OutMessage) => void): Promise
         break;
       } catch (e) {
         if (e instanceof JobError && e.kind !== 'network') throw e;
+        const errno = (e as NodeJS.ErrnoException)?.code;
+        if (errno === 'ENOSPC' || errno === 'EDQUOT') throw new JobError('nospace', (e as Error).message);
+        if (errno === 'EIO' || errno === 'EROFS' || errno === 'EBADF') throw new JobError('io', (e as Error).message);
         if (e instanceof Error && e.constructor.name === 'FormatError') throw new JobError('format', e.message);
         if (attempt >= RETRIES) throw new JobError('network', (e as Error).message);
         await backoff(attempt);
