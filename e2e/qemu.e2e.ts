@@ -105,19 +105,31 @@ describe('QEMU backend, amd64 guest', () => {
   const name = 'deb-amd64';
   let fg: ChildProcess;
   let fgOut = '';
+  let fgErr = '';
   let bannerUptime = 0;
+  let watcher: Machines;
+  const events: string[] = [];
 
   it('`run --no-graphics` boots to the banner on the serial console and shows the VM as running', async () => {
     await makeGuestVm(home.root, name, 'amd64');
-    fg = spawn(process.execPath, [NESTBOX_BIN, 'run', name, '--no-graphics'], { env: home.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    watcher = new Machines(home.root, { pollMs: 200, load: (id) => (id === 'qemu' ? new QemuBackend() : null) });
+    watcher.watch((e) => {
+      if (e.name === name && events[events.length - 1] !== e.state) events.push(e.state);
+    });
+    // --serial: this process's stdin/stdout is the guest's serial console.
+    fg = spawn(process.execPath, [NESTBOX_BIN, 'run', name, '--no-graphics', '--serial'], { env: home.env, stdio: ['pipe', 'pipe', 'pipe'] });
     children.push(fg);
     fg.stdout!.on('data', (d) => (fgOut += d));
-    fg.stderr!.on('data', (d) => (fgOut += d));
+    fg.stderr!.on('data', (d) => (fgErr += d));
     const line = await waitFor('the guest banner', () => serialLog(name).split('\n').find((l) => l.startsWith(GUEST_BANNER)), 180_000);
     bannerUptime = Number(/uptime=(\d+\.\d+)/.exec(line)![1]);
     expect(line).toContain('ip=10.0.2.15');
-    expect(fgOut).toContain(`VM "${name}" is running`);
-    expect(fgOut).toContain('nestbox-serial.log');
+    expect(fgErr).toContain(`VM "${name}" is running`);
+    expect(fgErr).toContain('nestbox-serial.log');
+    // The banner reached the attached terminal, and typing there reaches the guest's shell.
+    await waitFor('the banner on the attached terminal', () => fgOut.includes(GUEST_BANNER), 30_000);
+    fg.stdin!.write('\necho typed-$((6*7))\n');
+    await waitFor('the guest answering on the attached terminal', () => fgOut.includes('typed-42'), 30_000);
 
     const get = await nestbox(['get', name, '--format', 'json'], home.env);
     expect(get.code).toBe(0);
@@ -221,6 +233,10 @@ describe('QEMU backend, amd64 guest', () => {
     const again = await nestbox(['stop', name], home.env);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('is not running');
+    // A watcher in this process saw what other processes did.
+    await waitFor('the watcher to see the stop', () => events[events.length - 1] === 'stopped', 5000);
+    watcher.close();
+    expect(events.filter((e) => e !== 'starting' && e !== 'suspending' && e !== 'stopping')).toEqual(['stopped', 'running', 'suspended', 'running', 'stopped']);
   });
 });
 
@@ -271,9 +287,11 @@ describe('QEMU backend, arm64 guest', () => {
     const share = path.join(home.root, 'shared');
     mkdirSync(share);
     writeFileSync(path.join(share, 'hello.txt'), 'hello-from-host\n');
-    const r = await nestbox(['run', name, '--no-graphics', '--detach', '--dir', share], home.env);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    const fg = spawn(process.execPath, [NESTBOX_BIN, 'run', name, '--no-graphics', '--dir', share], { env: home.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(fg);
+    let fgOut = '';
+    fg.stdout!.on('data', (d) => (fgOut += d));
+    fg.stderr!.on('data', (d) => (fgOut += d));
     const line = await waitFor('the arm64 banner', () => serialLog(name).split('\n').find((l) => l.startsWith(GUEST_BANNER)), 240_000);
     expect(line).toContain('ip=10.0.2.15');
 
@@ -293,8 +311,12 @@ describe('QEMU backend, arm64 guest', () => {
     expect(sus.stderr).toContain('The VM keeps running');
     expect((await m.status(name)).state).toBe('running');
 
-    const s = await nestbox(['stop', name, '--timeout', '60'], home.env);
-    expect(s.code).toBe(0);
+    // Ctrl-C on the foreground `run` shuts the guest down through ACPI and returns.
+    expect(fgOut).toContain('Press Ctrl-C to stop the VM.');
+    fg.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => (fg.exitCode !== null ? r(fg.exitCode) : fg.once('exit', (c) => r(c))));
+    expect(code).toBe(0);
+    expect(fgOut).toContain(`VM "${name}" stopped.`);
     expect(serialLog(name)).toContain('NESTBOX-GUEST-POWEROFF');
     expect(qemuPids()).toEqual([]);
   });

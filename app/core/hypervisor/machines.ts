@@ -40,6 +40,11 @@ export interface MachinesOptions {
   pollMs?: number;
   /** Backend loader (tests); default: the build's backend modules. */
   load?: (id: BackendId) => HypervisorBackend | null;
+  /**
+   * While watched, refresh the library thumbnail (VM_FILES.thumbnail, written by screenshot()) of running VMs this
+   * often (ms); 0 = never. Stopped VMs keep their last one.
+   */
+  thumbnailEveryMs?: number;
 }
 
 export class Machines extends EventEmitter {
@@ -49,6 +54,7 @@ export class Machines extends EventEmitter {
   private readonly backends = new Map<BackendId, HypervisorBackend | null>();
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
+  private readonly thumbAt = new Map<string, number>();
 
   constructor(
     home: Home | string,
@@ -223,10 +229,15 @@ export class Machines extends EventEmitter {
     }
     const seen = new Set(names);
     for (const n of [...this.last.keys()]) if (!seen.has(n)) this.last.delete(n);
+    const every = this.o.thumbnailEveryMs ?? 0;
     for (const name of names) {
       try {
         const s = await this.status(name);
         this.note(name, s);
+        if (every > 0 && s.state === 'running' && Date.now() - (this.thumbAt.get(name) ?? 0) >= every) {
+          this.thumbAt.set(name, Date.now());
+          await this.screenshot(name).catch(() => {});
+        }
       } catch {}
     }
   }

@@ -473,7 +473,6 @@ export class QemuBackend implements HypervisorBackend {
           if (m.status === 'failed' || m.status === 'cancelled') throw new Error(m['error-desc'] ?? `migration ${m.status}`);
           await sleep(POLL_MS);
         }
-        await q.execute('quit');
       });
     } catch (e) {
       await fsp.rm(tmp, { force: true });
@@ -485,11 +484,9 @@ export class QemuBackend implements HypervisorBackend {
         fix: 'The VM keeps running. Shared folders and some devices prevent saving the state; stop it instead.',
       });
     }
-    // QEMU and the `cat` writing the file both hold the lock: once it is free, the file is complete.
-    await waitUnlocked(dir, 30_000);
-    const fh = await fsp.open(tmp, 'r+');
-    await fh.sync();
-    await fh.close();
+    // The machine is saved and stays paused from here on. Publish the state file before QEMU quits, so other
+    // processes see running → suspended with no "stopped" in between. It cannot be restored early: QEMU and the
+    // `cat` still writing it hold the VM's lock, and a restore needs the lock.
     const meta: SuspendMeta = {
       version: 1,
       arch: rt.arch,
@@ -504,6 +501,16 @@ export class QemuBackend implements HypervisorBackend {
     };
     await writeFileAtomic(path.join(dir, STATE_META), JSON.stringify(meta, null, 2) + '\n');
     await fsp.rename(tmp, statePath);
+    try {
+      await withQmp(rt.qmp, (q) => q.execute('quit'), 5000);
+    } catch {}
+    if (!(await waitUnlocked(dir, 30_000)) && isOurQemu(rt.pid, dir)) {
+      process.kill(rt.pid, 'SIGKILL');
+      await waitUnlocked(dir, 5000);
+    }
+    const fh = await fsp.open(statePath, 'r+');
+    await fh.sync();
+    await fh.close();
     removeRuntime(dir, rt);
   }
 
@@ -513,6 +520,11 @@ export class QemuBackend implements HypervisorBackend {
     const rt = readRuntime(dir);
     if (holder !== 0) {
       return { state: rt?.state ?? 'starting', backend: 'qemu', ...(rt?.pid ? { pid: rt.pid } : holder > 0 ? { pid: holder } : {}) };
+    }
+    if (rt?.state === 'suspending' && existsSync(path.join(dir, `.${VM_FILES.qemuState}.tmp`))) {
+      // QEMU has ended and the suspending process is finishing the state file: not stopped.
+      const st = statSync(path.join(dir, `.${VM_FILES.qemuState}.tmp`));
+      if (Date.now() - st.mtimeMs < 120_000) return { state: 'suspending', backend: 'qemu' };
     }
     if (rt) removeRuntime(dir, rt);
     if (existsSync(path.join(dir, VM_FILES.qemuState))) return { state: 'suspended', backend: 'qemu' };
