@@ -43,6 +43,12 @@ export async function serveStatic(root: string, pathname: string, req: IncomingM
 
   let target = file;
   let st = await fsp.stat(target).catch(() => null);
+  if (!st && rel === '/favicon.ico') {
+    // Browsers ask for it unprompted; the app declares its icons in index.html.
+    res.writeHead(204, { ...headers, 'Cache-Control': 'public, max-age=86400' });
+    res.end();
+    return 204;
+  }
   if (!st || st.isDirectory()) {
     // Directories never list; extension-less paths are the app's routes.
     if (st?.isDirectory() || path.extname(rel) === '') {

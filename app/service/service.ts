@@ -26,6 +26,7 @@ import { CredentialStore, defaultCredentialStore, defaultSecretStore, staticProv
 import { Registry } from '../core/oci/registry';
 import { formatRemoteName, parseRemoteName, parseRemoteNameOrThrow, tryParseRemoteName } from '../core/oci/reference';
 import { TaskManager } from '../core/tasks/manager';
+import { checkSourceFile, createFromDiskImage, installerToAttach, rememberInstaller } from './create-from';
 import { watchLibrary, type LibraryWatcher } from './library-watcher';
 import { cachedImage, taskInfo, vmSummary } from './map';
 import type { VncTarget } from './vnc-proxy';
@@ -424,18 +425,27 @@ export function createService(o: ServiceOptions): Service {
     'vm.list': async () => (await listing.list()).map((e) => vmSummary(e.info, e.thumb, shownState(e.info))),
     'vm.get': async ({ name }) => detail(await library.get(name)),
     'vm.create': async (p) => {
-      if (p.installerIso !== undefined || p.diskImage !== undefined) {
-        throw unsupported('Creating a VM from an installer ISO or a disk image', 'this version creates empty Linux VMs only', 'Create the VM without them, then attach the ISO as an extra disk when you start it.');
+      if (p.installerIso !== undefined && p.diskImage !== undefined) {
+        throw new NestboxError('INVALID_ARGUMENT', 'Choose either an installer ISO or a disk image, not both.', { fix: 'Pass one of installerIso and diskImage.' });
       }
       // Refuse what is sure to fail before starting a task.
       validateVmName(p.name);
       if (await exists(library.dirOf(p.name))) throw alreadyExists(p.name);
+      const iso = p.installerIso !== undefined ? await checkSourceFile(p.installerIso, 'installer ISO') : undefined;
+      if (p.diskImage !== undefined) await checkSourceFile(p.diskImage, 'disk image');
       const t = tasks.start({
         kind: 'create',
         title: `Create ${p.name}`,
         target: { vm: p.name },
         resources: [{ vm: p.name, mode: 'write' }],
-        run: (ctx) => library.create({ name: p.name, ...(p.arch ? { arch: p.arch } : {}), ...(p.diskSizeGB ? { diskSizeGB: p.diskSizeGB } : {}), ...(p.cpuCount ? { cpu: p.cpuCount } : {}), ...(p.memoryMB ? { memoryMB: p.memoryMB } : {}) }, ctx),
+        run: async (ctx) => {
+          if (p.diskImage !== undefined) {
+            return createFromDiskImage(library, home, { name: p.name, diskImage: p.diskImage, ...(p.arch ? { arch: p.arch } : {}), ...(p.cpuCount ? { cpuCount: p.cpuCount } : {}), ...(p.memoryMB ? { memoryMB: p.memoryMB } : {}), ...(p.diskSizeGB ? { diskSizeGB: p.diskSizeGB } : {}) }, ctx);
+          }
+          const vm = await library.create({ name: p.name, ...(p.arch ? { arch: p.arch } : {}), ...(p.diskSizeGB ? { diskSizeGB: p.diskSizeGB } : {}), ...(p.cpuCount ? { cpu: p.cpuCount } : {}), ...(p.memoryMB ? { memoryMB: p.memoryMB } : {}) }, ctx);
+          if (iso) await rememberInstaller(vm.dir, iso);
+          return vm;
+        },
         result: (vm) => ({ vm: vm.name }),
       });
       return { taskId: t.id };
@@ -530,12 +540,15 @@ export function createService(o: ServiceOptions): Service {
     // ---------------- run control ----------------
     'vm.start': async (p) => {
       tasks.assertFree({ vm: p.name, mode: 'write' }, `start VM "${p.name}"`);
-      await controllable(p.name);
+      const vm = await controllable(p.name);
+      // A VM created from an installer ISO boots it until something is installed on its disk.
+      const installer = p.extraDisks?.length ? null : await installerToAttach(vm);
+      const extraDisks = installer ? [{ path: installer, readOnly: true }] : p.extraDisks;
       noteState(p.name, 'starting');
       try {
         await machines.start(p.name, {
           graphics: p.graphics ?? true,
-          ...(p.extraDisks ? { extraDisks: p.extraDisks } : {}),
+          ...(extraDisks ? { extraDisks } : {}),
           ...(p.sharedDirs ? { sharedDirs: p.sharedDirs } : {}),
           ...(p.recovery ? { recovery: true } : {}),
         });
