@@ -13,7 +13,8 @@
  * it. Not built yet — start() refuses with a clear message.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, promises as fsp, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, openSync, promises as fsp, readFileSync, readSync, statSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -49,11 +50,6 @@ const POLL_MS = 50;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Single-quotes a path for the shell QEMU uses for `exec:` migration URIs. */
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function freePort(): Promise<number> {
@@ -355,7 +351,16 @@ export class QemuBackend implements HypervisorBackend {
               await q.execute('set_password', { protocol: 'vnc', password: vncTcp.password, display: 'vnc1' });
             }
             if (restoring) {
-              await q.execute('migrate-incoming', { uri: `exec:cat ${shellQuote(statePath)}` });
+              // QEMU listens; this process streams the saved state into it.
+              const migSock = path.join(rtDir, 'migrate.sock');
+              await fsp.rm(migSock, { force: true });
+              await q.execute('migrate-incoming', { uri: `unix:${migSock}` });
+              const conn = await new Promise<net.Socket>((resolve, reject) => {
+                const c = net.connect(migSock);
+                c.once('connect', () => resolve(c));
+                c.once('error', reject);
+              });
+              pipeline(createReadStream(statePath), conn).catch(() => {});
               // QEMU exits if loading fails; once loaded the machine is paused (it was stopped to be saved).
               for (;;) {
                 const m = await q.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
@@ -460,13 +465,31 @@ export class QemuBackend implements HypervisorBackend {
     await fsp.rm(tmp, { force: true });
     await patchRuntime(dir, { state: 'suspending' });
     let wasRunning = true;
+    // QEMU streams the machine state to a unix socket this process serves and writes to the file, so the file is
+    // complete exactly when the stream ends (no helper process that QEMU might kill early).
+    const migSock = path.join(rt.runtimeDir, 'migrate.sock');
+    await fsp.rm(migSock, { force: true });
+    const server = net.createServer();
+    let received: Promise<void> | null = null;
+    const connected = new Promise<void>((resolve) => {
+      server.once('connection', (c) => {
+        server.close();
+        received = pipeline(c, createWriteStream(tmp, { mode: 0o600 }));
+        received.catch(() => {});
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(migSock, resolve);
+    });
     try {
       await withQmp(rt.qmp, async (q) => {
         const s = await q.execute<{ status: string }>('query-status');
         wasRunning = s.status === 'running';
         await q.execute('stop');
         await q.execute('migrate-set-parameters', { 'max-bandwidth': 64 * 1024 * 1024 * 1024 });
-        await q.execute('migrate', { uri: `exec:cat > ${shellQuote(tmp)}` });
+        await q.execute('migrate', { uri: `unix:${migSock}` });
         for (;;) {
           const m = await q.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
           if (m.status === 'completed') break;
@@ -474,8 +497,15 @@ export class QemuBackend implements HypervisorBackend {
           await sleep(POLL_MS);
         }
       });
+      await connected;
+      await received;
+      const fh = await fsp.open(tmp, 'r+');
+      await fh.sync();
+      await fh.close();
     } catch (e) {
+      server.close();
       await fsp.rm(tmp, { force: true });
+      await fsp.rm(migSock, { force: true });
       try {
         await withQmp(rt.qmp, (q) => q.execute(wasRunning ? 'cont' : 'stop'), 3000);
       } catch {}
@@ -484,9 +514,8 @@ export class QemuBackend implements HypervisorBackend {
         fix: 'The VM keeps running. Shared folders and some devices prevent saving the state; stop it instead.',
       });
     }
-    // The machine is saved and stays paused from here on. Publish the state file before QEMU quits, so other
-    // processes see running → suspended with no "stopped" in between. It cannot be restored early: QEMU and the
-    // `cat` still writing it hold the VM's lock, and a restore needs the lock.
+    // The machine is saved (and synced) and stays paused from here on. Publish the state file before QEMU quits, so
+    // other processes see running → suspended with no "stopped" in between (a restore needs the lock QEMU holds).
     const meta: SuspendMeta = {
       version: 1,
       arch: rt.arch,
@@ -508,9 +537,6 @@ export class QemuBackend implements HypervisorBackend {
       process.kill(rt.pid, 'SIGKILL');
       await waitUnlocked(dir, 5000);
     }
-    const fh = await fsp.open(statePath, 'r+');
-    await fh.sync();
-    await fh.close();
     removeRuntime(dir, rt);
   }
 
