@@ -230,12 +230,15 @@ export function createService(o: ServiceOptions): Service {
 
   // ---- the library listing, cached while the home is watched ----
   // vm.list is the UI's hottest request. With the watcher on, a VM's entry is re-read only when its folder changed
-  // (or when it is running: sizes and state move without folder events); a stopped VM is re-checked with one fcntl
-  // lock probe per listing, so a VM started by anything (Tart included) still shows as running at once.
+  // (or when it is running: sizes and state move without folder events); stopped VMs are re-checked with one fcntl
+  // lock probe each, at most every 250 ms, so a VM started by anything (Tart included) shows as running.
   const listing = (() => {
     const entries = new Map<string, { info: VMInfo; thumb?: number }>();
     let names: string[] | null = null;
     let enabled = false;
+    // Lock probes of stopped VMs (a VM started by a program that does not touch its folder) at most this often.
+    const PROBE_EVERY_MS = 250;
+    let probedAt = 0;
     const read = async (n: string) => {
       const info = await inspectVm(n, library.dirOf(n));
       const e = { info, thumb: await thumbnailVersion(info.dir) };
@@ -267,10 +270,14 @@ export function createService(o: ServiceOptions): Service {
       async list(): Promise<{ info: VMInfo; thumb?: number }[]> {
         if (!enabled) return Promise.all((await library.list()).map(async (info) => ({ info, thumb: await thumbnailVersion(info.dir) })));
         const ns = names ?? (names = await readNames());
+        const now = Date.now();
+        const probe = now - probedAt >= PROBE_EVERY_MS;
+        if (probe) probedAt = now;
         return Promise.all(
           ns.map(async (n) => {
             const e = entries.get(n);
             if (!e || e.info.state === 'running') return read(n);
+            if (!probe) return e;
             let pid: number;
             try {
               pid = e.info.config ? runningPid(e.info.dir) : 0;

@@ -89,6 +89,8 @@ try {
   for (let i = 0; i < 20; i++) await client.request('vm.list', {});
   const lat = [];
   let items = 0;
+  const cpu0 = cpuTicks(server.pid);
+  const myCpu0 = process.cpuUsage();
   const tAll = process.hrtime.bigint();
   for (let i = 0; i < nCalls; i++) {
     const s = process.hrtime.bigint();
@@ -97,8 +99,18 @@ try {
     items = r.length;
   }
   const total = Number(process.hrtime.bigint() - tAll) / 1e6;
+  const serverCpuPerCall = (((cpuTicks(server.pid) - cpu0) / CLK_TCK) * 1000) / nCalls;
+  const cu = process.cpuUsage(myCpu0);
+  const clientCpuPerCall = (cu.user + cu.system) / 1000 / nCalls;
   if (items !== nVms) throw new Error(`vm.list returned ${items} VMs, expected ${nVms}`);
   const bytes = JSON.stringify(await client.request('vm.list', {})).length;
+  // Control: the smallest request, same socket — its tail is the machine's scheduling noise, not vm.list's work.
+  const floor = [];
+  for (let i = 0; i < nCalls; i++) {
+    const s = process.hrtime.bigint();
+    await client.request('image.checkReference', { reference: 'ghcr.io/a/b:c' });
+    floor.push(Number(process.hrtime.bigint() - s) / 1e6);
+  }
 
   // The peer: the same listing through the CLI, one process per call (what a script does without the server).
   const cli = [];
@@ -117,6 +129,8 @@ try {
   console.log(`host: ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} (other work on a shared machine inflates the tail)`);
   console.log(`vm.list over the WebSocket, ${nVms} VMs, ${nCalls} sequential round trips (${(bytes / 1024).toFixed(0)} KiB each):`);
   console.log(`  p50 ${ms(pct(lat, 50))}   p99 ${ms(pct(lat, 99))}   max ${ms(Math.max(...lat))}   throughput ${((nCalls / total) * 1000).toFixed(0)}/s   (goal p99 < 20 ms: ${pct(lat, 99) < 20 ? 'met' : 'NOT met'})`);
+  console.log(`  control (smallest request, same socket): p50 ${ms(pct(floor, 50))}   p99 ${ms(pct(floor, 99))}`);
+  console.log(`  CPU per round trip: server ${serverCpuPerCall.toFixed(2)} ms, client (parse + contract validation) ${clientCpuPerCall.toFixed(2)} ms — the rest of the tail is waiting for a core`);
   console.log(`  peer: \`nestbox list --format json\` (a process per call) median ${ms(pct(cli, 50))} → the server answers ${(pct(cli, 50) / pct(lat, 50)).toFixed(1)}× faster at p50`);
   console.log(`server CPU while idle (client connected, nothing changing): ${idle.toFixed(2)} % of one core over ${idleSeconds} s (goal ~0 %); first 2 s after the burst: ${idleAfterBurst.toFixed(2)} %`);
   console.log(`events received while idle: ${events}`);
