@@ -11,7 +11,7 @@ import { readRuntime } from '../core/hypervisor/qemu/runtime';
 import { openHome } from '../core/library/home';
 import { createService, type Service } from '../service';
 import { runningPid } from '../core/library/locks';
-import { tempHome, type TempHome } from '../../test/helpers';
+import { nestbox, tempHome, type TempHome } from '../../test/helpers';
 import { makeGuestVm } from '../../test/guests/build';
 import { connectBridge, type NodeBridge } from './node-client';
 import { startServer, type RunningServer } from './server';
@@ -133,5 +133,15 @@ describe('VNC through nestbox serve', () => {
     process.kill(pid, 'SIGKILL');
     await until('a stopped state event', () => states.slice(from).find((s) => s.name === 'guest' && s.state === 'stopped'), 10_000);
     expect((await client.request('vm.list', {})).find((v) => v.name === 'guest')?.state).toBe('stopped');
+  });
+
+  it('reports a VM started and stopped by the CLI in another process', async () => {
+    const from = states.length;
+    const run = await nestbox(['run', 'guest', '--no-graphics', '--detach'], { ...home.env, TART_HOME: home.root });
+    expect(run.code).toBe(0);
+    await until('a running state event', () => states.slice(from).find((s) => s.name === 'guest' && s.state === 'running'), 10_000);
+    const stop = await nestbox(['stop', 'guest', '--timeout', '0'], { ...home.env, TART_HOME: home.root });
+    expect(stop.code).toBe(0);
+    await until('a stopped state event', () => states.slice(from).find((s) => s.name === 'guest' && s.state === 'stopped'), 10_000);
   });
 });
