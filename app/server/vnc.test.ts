@@ -144,4 +144,16 @@ describe('VNC through nestbox serve', () => {
     expect(stop.code).toBe(0);
     await until('a stopped state event', () => states.slice(from).find((s) => s.name === 'guest' && s.state === 'stopped'), 10_000);
   });
+
+  it('a server shutdown leaves running VMs running (last: it closes the server)', async () => {
+    await client.request('vm.start', { name: 'guest', graphics: false });
+    const pid = await until('the QEMU pid', () => readRuntime(vmDir)?.pid);
+    await server.close();
+    await service.dispose();
+    expect(runningPid(vmDir)).not.toBe(0);
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    const stop = await nestbox(['stop', 'guest', '--timeout', '0'], { ...home.env, TART_HOME: home.root });
+    expect(stop.code).toBe(0);
+    expect(runningPid(vmDir)).toBe(0);
+  });
 });
