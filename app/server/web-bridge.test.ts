@@ -17,6 +17,15 @@ const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 
 const ENTRY = `
+// Record the bridge's sockets so a test can drop the connection the way a network would.
+const sockets = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    sockets.push(this);
+  }
+};
 import { createWebBridge } from ${JSON.stringify(path.resolve(__dirname, '../renderer/src/bridge/web.ts'))};
 import { createClient } from ${JSON.stringify(path.resolve(__dirname, '../api/wire.ts'))};
 const bridge = createWebBridge();
@@ -25,7 +34,7 @@ const events = [];
 client.on('library.changed', (p) => events.push({ event: 'library.changed', payload: p }));
 client.on('task.updated', (p) => events.push({ event: 'task.updated', payload: p }));
 window.nestboxTest = {
-  bridge, events,
+  bridge, events, sockets,
   call: (m, p) => client.request(m, p).then((r) => ({ ok: true, r }), (e) => ({ ok: false, e: { code: e.code, message: e.message, fix: e.fix } })),
 };
 `;
@@ -109,6 +118,21 @@ describe.skipIf(!hasChromium)('the web bridge in Chromium', () => {
     expect(r).toEqual({ ok: false, e: expect.objectContaining({ code: 'AUTH', message: 'This page is not signed in to nestbox serve.' }) });
     expect(r.e.fix).toMatch(/#token=/);
     await context.close();
+  });
+
+  it('reconnects by itself after the connection drops, and has views refetch', async () => {
+    const page = await open(server.url);
+    expect((await page.evaluate(() => (window as any).nestboxTest.call('vm.list', {}))).ok).toBe(true);
+    const before = await page.evaluate(() => (window as any).nestboxTest.events.length);
+    await page.evaluate(() => (window as any).nestboxTest.sockets.at(-1).close());
+    await page.waitForFunction(() => (window as any).nestboxTest.sockets.length === 2 && (window as any).nestboxTest.sockets[1].readyState === 1);
+    const after = await page.evaluate((n) => (window as any).nestboxTest.events.slice(n), before);
+    expect(after).toEqual([
+      { event: 'library.changed', payload: { scope: 'vms' } },
+      { event: 'library.changed', payload: { scope: 'images' } },
+    ]);
+    expect((await page.evaluate(() => (window as any).nestboxTest.call('vm.list', {}))).ok).toBe(true);
+    await page.close();
   });
 
   it('when the server goes away, calls resolve with a DISCONNECTED error instead of hanging', async () => {
