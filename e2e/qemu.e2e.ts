@@ -13,6 +13,7 @@ import { QemuBackend } from '../app/core/hypervisor/qemu';
 import { readRuntime } from '../app/core/hypervisor/qemu/runtime';
 import { withQmp } from '../app/core/hypervisor/qemu/qmp';
 import { VM_FILES } from '../app/core/library/home';
+import { runningPid } from '../app/core/library/locks';
 import { ensureGuest, makeGuestVm, GUEST_BANNER } from '../test/guests/build';
 import { NESTBOX_BIN, nestbox, tempHome, type TempHome } from '../test/helpers';
 
@@ -277,6 +278,28 @@ describe('QEMU backend, failures', () => {
     expect(r.stderr).toContain(`QEMU could not start VM "${name}"`);
     expect(qemuPids()).toEqual([]);
     expect(existsSync(path.join(dir, 'nestbox-runtime.json'))).toBe(false);
+  });
+});
+
+describe('QEMU backend, supervisor mode (hosts without OFD locks, e.g. macOS)', () => {
+  it('a per-VM supervisor holds Tart’s lock for exactly QEMU’s lifetime', async () => {
+    const name = 'supervised';
+    const dir = await makeGuestVm(home.root, name, 'amd64');
+    const env = { ...home.env, NESTBOX_QEMU_SUPERVISOR: '1' };
+    const r = await nestbox(['run', name, '--no-graphics', '--detach'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rt = readRuntime(dir)!;
+    expect(rt.supervisorPid).toBeGreaterThan(0);
+    expect(qemuPids().sort()).toEqual([rt.supervisorPid!, rt.pid].sort()); // the supervisor's command line names QEMU too
+    // Tart's probe: F_GETLK names the supervisor (a classic, per-process lock).
+    expect(runningPid(dir)).toBe(rt.supervisorPid);
+    const again = await nestbox(['run', name, '--no-graphics'], env);
+    expect(again.code).toBe(2);
+    const s = await nestbox(['stop', name, '--timeout', '0'], env);
+    expect(s.code).toBe(0);
+    expect(runningPid(dir)).toBe(0);
+    expect(qemuPids()).toEqual([]);
   });
 });
 

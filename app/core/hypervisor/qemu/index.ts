@@ -9,8 +9,8 @@
  * port) is in `nestbox-runtime.json`, so any process can control the VM. QMP connections are per operation
  * (QEMU serves one client at a time on a socket).
  *
- * Other platforms (no OFD locks): a classic fcntl lock cannot be inherited; there a small supervisor would hold
- * it. Not built yet — start() refuses with a clear message.
+ * Other platforms (no OFD locks, e.g. macOS), or with NESTBOX_QEMU_SUPERVISOR=1: a classic fcntl lock cannot be
+ * inherited, so a small detached Node supervisor per VM (./supervisor.ts) takes it and runs QEMU as its child.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, createWriteStream, existsSync, openSync, promises as fsp, readFileSync, readSync, statSync } from 'node:fs';
@@ -173,10 +173,10 @@ export class QemuBackend implements HypervisorBackend {
         fix: `Run without --recovery, or boot an installer/rescue image with \`nestbox run ${name} --disk rescue.iso\`.`,
       });
     }
-    if (process.platform !== 'linux') {
-      throw new NestboxError('UNSUPPORTED', 'Running QEMU VMs on this OS is not supported yet (it needs Linux open-file-description locks).', {
-        fix: 'Run Linux VMs on macOS with the Virtualization.framework backend, or use a Linux host.',
-      });
+    const supervisorJs = path.join(__dirname, 'supervisor.js');
+    const useSupervisor = process.platform !== 'linux' || !!this.fe.env.NESTBOX_QEMU_SUPERVISOR;
+    if (useSupervisor && !existsSync(supervisorJs)) {
+      throw new NestboxError('INTERNAL', `The QEMU supervisor (${supervisorJs}) is missing from this build.`, { fix: 'Rebuild Nestbox (`node scripts/build.mjs`).' });
     }
     if (runningPid(dir) !== 0) {
       throw new NestboxError('RUNNING', `VM "${name}" is already running.`, { fix: `Stop it first with \`nestbox stop ${name}\`, or use the running VM.`, details: { name } });
@@ -276,27 +276,66 @@ export class QemuBackend implements HypervisorBackend {
     }
     const args = buildQemuArgs(launch);
 
-    // Take the lock (OFD, so QEMU inherits it) and hand it to QEMU as fd 3.
-    const lock = PidLock.open(path.join(dir, VM_FILES.config));
-    if (!lock.tryLock(true)) {
-      lock.close();
+    const alreadyRunning = () => {
       killHelpers();
-      throw new NestboxError('RUNNING', `VM "${name}" is already running.`, { fix: `Stop it first with \`nestbox stop ${name}\`.`, details: { name } });
-    }
+      return new NestboxError('RUNNING', `VM "${name}" is already running.`, { fix: `Stop it first with \`nestbox stop ${name}\`.`, details: { name } });
+    };
     const qemuLog = path.join(dir, QEMU_LOG);
     const logFd = openSync(qemuLog, 'w');
     let child;
-    try {
-      child = spawn(qemu, args, { cwd: dir, detached: true, stdio: ['ignore', logFd, logFd, lock.descriptor] });
-    } finally {
-      closeSync(logFd);
-      lock.close();
-    }
+    let pid = 0;
     const proc: { exited: { code: number | null; signal: NodeJS.Signals | null } | null; error: Error | null } = { exited: null, error: null };
-    child.on('exit', (code, signal) => (proc.exited = { code, signal }));
-    child.on('error', (e) => (proc.error = e));
-    child.unref();
-    const pid = child.pid ?? 0;
+    if (!useSupervisor) {
+      // Take the lock (OFD, so QEMU inherits it) and hand it to QEMU as fd 3.
+      const lock = PidLock.open(path.join(dir, VM_FILES.config));
+      if (!lock.tryLock(true)) {
+        lock.close();
+        closeSync(logFd);
+        throw alreadyRunning();
+      }
+      try {
+        child = spawn(qemu, args, { cwd: dir, detached: true, stdio: ['ignore', logFd, logFd, lock.descriptor] });
+      } finally {
+        closeSync(logFd);
+        lock.close();
+      }
+      child.on('exit', (code, signal) => (proc.exited = { code, signal }));
+      child.on('error', (e) => (proc.error = e));
+      child.unref();
+      pid = child.pid ?? 0;
+    } else {
+      // The supervisor takes the lock and runs QEMU; it reports QEMU's pid on fd 3.
+      try {
+        child = spawn(process.execPath, [supervisorJs, path.join(dir, VM_FILES.config), qemu, ...args], {
+          cwd: dir,
+          detached: true,
+          stdio: ['ignore', logFd, logFd, 'pipe'],
+          env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+        });
+      } finally {
+        closeSync(logFd);
+      }
+      child.on('exit', (code, signal) => (proc.exited = { code, signal }));
+      child.on('error', (e) => (proc.error = e));
+      const pipe = child.stdio[3] as net.Socket;
+      const line = await new Promise<string>((resolve) => {
+        let buf = '';
+        pipe.on('data', (d: Buffer) => (buf += d.toString('utf8')));
+        pipe.on('close', () => resolve(buf.trim()));
+        pipe.on('error', () => resolve(buf.trim()));
+      });
+      pipe.destroy();
+      child.unref();
+      if (line === 'ERR RUNNING') throw alreadyRunning();
+      const m = /^PID (\d+)$/.exec(line);
+      if (!m) {
+        killHelpers();
+        throw new NestboxError('HYPERVISOR', `QEMU could not start VM "${name}": ${line.replace(/^ERR /, '') || 'the supervisor exited'}.${lastLines(qemuLog) ? '\n' + lastLines(qemuLog) : ''}`, {
+          details: { qemu, log: qemuLog },
+        });
+      }
+      pid = Number(m[1]);
+    }
 
     const rt: QemuRuntime = {
       version: 1,
@@ -318,6 +357,7 @@ export class QemuBackend implements HypervisorBackend {
       sshPort,
       options: { ...opts, serial: false },
       ...(helpers.length ? { helpers } : {}),
+      ...(useSupervisor && child.pid ? { supervisorPid: child.pid } : {}),
       ...(meta?.ip ? { ip: meta.ip } : {}),
       ...(restoring ? { restored: true } : {}),
     };

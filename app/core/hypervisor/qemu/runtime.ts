@@ -44,6 +44,8 @@ export interface QemuRuntime {
   restored?: boolean;
   /** Helper processes (virtiofsd) to clean up if they outlive QEMU. */
   helpers?: number[];
+  /** The supervisor holding the lock (platforms without OFD locks). */
+  supervisorPid?: number;
 }
 
 export interface SuspendMeta {
