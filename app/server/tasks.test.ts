@@ -203,4 +203,38 @@ describe('tasks over nestbox serve', () => {
     await c.bridge.close();
     c.home.cleanup();
   });
+
+  it('logs in to a registry only with valid credentials, and logs out', async () => {
+    const authReg = await startRegistry({ auth: { kind: 'basic', username: 'alice', password: 's3cret-pw' } });
+    const c = await serve();
+    conns.push(c);
+    try {
+      const bad = await c.client.request('registry.login', { host: authReg.host, username: 'alice', password: 'wrong', insecure: true }).catch((e) => e);
+      expect(bad.code).toBe('AUTH');
+      expect(JSON.stringify(bad.toApiError())).not.toContain('wrong');
+      await c.client.request('registry.login', { host: authReg.host, username: 'alice', password: 's3cret-pw', insecure: true });
+      await c.client.request('registry.logout', { host: authReg.host });
+      const again = await c.client.request('registry.logout', { host: authReg.host }).catch((e) => e);
+      expect(again).toMatchObject({ code: 'NOT_FOUND', message: `You are not logged in to ${authReg.host}.` });
+    } finally {
+      await authReg.stop();
+    }
+  });
+
+  it('prunes and deletes cached images, reported as library changes', async () => {
+    const c = await serve();
+    conns.push(c);
+    const changes: string[] = [];
+    c.client.on('library.changed', (e) => changes.push(e.scope));
+    const reference = `${reg.host}/serve/img:v1`;
+    const { taskId } = await c.client.request('image.pull', { reference, insecure: true });
+    await until('the pull', () => c.updates.find((t) => t.id === taskId && t.state === 'done'));
+    await until('an images change', () => changes.includes('images'));
+    expect((await c.client.request('image.list', {})).map((i) => i.name)).toContain(reference);
+    const pruned = await c.client.request('image.prune', { olderThanDays: 0 });
+    expect(pruned.removed.length).toBeGreaterThan(0);
+    expect(await c.client.request('image.list', {})).toEqual([]);
+    const gone = await c.client.request('image.delete', { name: reference }).catch((e) => e);
+    expect(gone.code).toBe('NOT_FOUND');
+  });
 });

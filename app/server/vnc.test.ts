@@ -112,9 +112,20 @@ describe('VNC through nestbox serve', () => {
     await c.closed;
   });
 
-  it('takes a screenshot and refuses the screen of a VM that is not running', async () => {
+  it('pauses and resumes, reporting each state', async () => {
+    const from = states.length;
+    await client.request('vm.pause', { name: 'guest' });
+    expect(states.slice(from).map((s) => s.state)).toContain('paused');
+    expect((await client.request('vm.list', {})).find((v) => v.name === 'guest')?.state).toBe('paused');
+    await client.request('vm.resume', { name: 'guest' });
+    expect(states.at(-1)).toEqual({ name: 'guest', state: 'running' });
+  });
+
+  it('takes a screenshot (which becomes the library thumbnail) and refuses the screen of a VM that is not running', async () => {
     const shot = await client.request('vm.screenshot', { name: 'guest' });
     expect(Buffer.from(shot.png, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    expect((await client.request('vm.thumbnail', { name: 'guest' })).png).toBe(shot.png);
+    await until('the thumbnail version in the listing', async () => (await client.request('vm.list', {})).find((v) => v.name === 'guest')?.thumbnailVersion);
     await client.request('vm.stop', { name: 'guest', force: true });
     await until('a stopped state event', () => states.find((s) => s.name === 'guest' && s.state === 'stopped'));
     const c = await openVnc(`${server.origin.replace('http', 'ws')}/vnc/guest`, { Authorization: `Bearer ${server.token}` });
