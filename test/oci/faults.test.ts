@@ -126,4 +126,23 @@ describe('push through a faulty network', () => {
     expect(r.digest).toBe(digest);
     expect(readFileSync(path.join(r.dir, 'disk.img')).equals(d)).toBe(true);
   });
+
+  it('a re-push skips the chunks the registry already has without compressing them again (HEAD-skip)', async () => {
+    const th = tempHome();
+    homes.push(th);
+    const h = openHome(th.env);
+    const vm = path.join(h.vms, 'src');
+    mkdirSync(vm, { recursive: true });
+    writeFileSync(path.join(vm, 'config.json'), JSON.stringify(TEST_VM_CONFIG));
+    writeFileSync(path.join(vm, 'disk.img'), makeDisk(8 * MiB, 321));
+    writeFileSync(path.join(vm, 'nvram.bin'), Buffer.alloc(1024, 1));
+    const first = await push(h, 'src', [`${proxy.host}/fault/repush:v1`], { insecure: true, credentials: anon, layerSize: 2 * MiB }, NOOP_TASK);
+    const before = proxy.uploadBytes();
+    const states: string[] = [];
+    const again = await push(h, 'src', [`${proxy.host}/fault/repush:v2`], { insecure: true, credentials: anon, layerSize: 2 * MiB }, { ...NOOP_TASK, progress: (u) => u.items?.forEach((i) => states.push(i.state)) });
+    expect(again.digest).not.toBe(''); // same layers, new upload-time annotation
+    expect(states.filter((x) => x === 'skipped').length).toBe(4);
+    expect(proxy.uploadBytes() - before).toBeLessThan(64 * 1024); // only the manifest (config/NVRAM blobs exist: HEAD)
+    expect(first.digest).toMatch(/^sha256:/);
+  });
 });

@@ -35,7 +35,7 @@ export class WorkerPool {
 
   constructor(readonly size: number) {}
 
-  run<T>(job: Job, onMessage: (m: WorkerMessage) => void = () => {}): Promise<T> {
+  run<T>(job: Job, onMessage: (m: WorkerMessage, reply: (msg: { ack: true }) => void) => void = () => {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const start = () => {
         if (this.destroyed) return reject(new PoolJobError('cancelled', 'cancelled'));
@@ -51,7 +51,7 @@ export class WorkerPool {
             this.release(slot);
             if (m.type === 'done') resolve(m.result as T);
             else reject(new PoolJobError(m.error.kind, m.error.message, m.error.status));
-          } else onMessage(m);
+          } else onMessage(m, (r) => slot.worker.postMessage({ id, ...r }));
         };
         const onErr = (e: Error) => {
           this.pending.delete(id);

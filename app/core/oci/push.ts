@@ -1,6 +1,9 @@
-import { createReadStream, promises as fsp, statSync } from 'node:fs';
+import { promises as fsp, statSync } from 'node:fs';
+import type http from 'node:http';
+import { PassThrough } from 'node:stream';
 import path from 'node:path';
 import { NestboxError, mapSpaceError } from '../errors';
+import { writeFileAtomic } from '../fsutil';
 import { vmDir, type Home } from '../library/home';
 import { runningPid } from '../library/locks';
 import { TempDir } from '../library/tmp';
@@ -8,7 +11,7 @@ import { native } from '../native';
 import { cancelledError, throwIfCancelled, type ProgressItem, type TaskContext } from '../tasks/context';
 import { digestDir, gcCache, linkTag, MANIFEST_FILE, resolveCached } from './cache';
 import { defaultCredentialStore, type CredentialStore } from './credentials';
-import { readBody, registryErrorText } from './http';
+import { readBody, registryErrorText, request } from './http';
 import {
   ANN_UNCOMPRESSED_DIGEST,
   ANN_UNCOMPRESSED_DISK_SIZE,
@@ -80,7 +83,8 @@ async function sourceDir(home: Home, source: string): Promise<string> {
 
 /**
  * Pushes a VM (or a cached image) to one or more references (tart-format.md §4 Push). Disk chunks are compressed in
- * worker threads into spill files, HEAD-checked and uploaded, `concurrency` at a time.
+ * worker threads and streamed to the registry as they are compressed, `concurrency` chunks at a time; chunks already
+ * known (pushed or pulled before, same content) are HEAD-checked and skipped without compressing.
  */
 export async function push(home: Home, source: string, targets: string[], o: PushOptions, ctx: TaskContext): Promise<{ digest: string }> {
   if (targets.length === 0) throw new NestboxError('INVALID_ARGUMENT', 'No target given to push to.', { fix: 'Name at least one remote reference, e.g. ghcr.io/org/image:tag.' });
@@ -124,7 +128,6 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
   const chunks: { index: number; offset: number; size: number }[] = [];
   for (let off = 0, i = 0; off < diskSize || (diskSize === 0 && i === 0); off += layerSize, i++) chunks.push({ index: i, offset: off, size: Math.min(layerSize, diskSize - off) });
   const layers: Descriptor[] = new Array(chunks.length);
-  const tmp = await TempDir.create(home);
   const concurrency = Math.max(1, Math.min(16, o.concurrency ?? 4));
   const pool = new WorkerPool(concurrency);
   const onAbort = () => void pool.destroy();
@@ -167,47 +170,85 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
   };
   emit(true);
 
+  const known = await knownLayers(home);
+  const mediaType = compression === 'zstd' ? DISK_ZSTD : DISK_V2;
+
   const doChunk = async (c: (typeof chunks)[number]) => {
     items.get(c.index)!.state = 'active';
     changed.add(c.index);
-    const spill = path.join(tmp.path, `chunk-${c.index}`);
-    let res: CompressResult;
-    try {
-      res = await pool.run<CompressResult>({ kind: 'compress', disk: diskPath, offset: c.offset, size: c.size, spill, compression }, (m) => {
-        if (m.type === 'progress') {
-          readU.set(c.index, m.uncompressed);
-          compC.set(c.index, m.compressed);
+    const poolErr = (e: unknown) => {
+      if (e instanceof PoolJobError && e.kind === 'cancelled') return cancelledError('The push');
+      if (e instanceof PoolJobError && e.kind === 'nospace') return mapSpaceError(Object.assign(new Error(e.message), { code: 'ENOSPC' }), 'push', home.tmp);
+      return e;
+    };
+    // A chunk this machine has pushed or pulled before (same content, same compression): HEAD-skip without compressing.
+    if (known.size > 0) {
+      let ud: string;
+      try {
+        ud = (await pool.run<{ digest: string }>({ kind: 'hash', disk: diskPath, offset: c.offset, size: c.size })).digest;
+      } catch (e) {
+        throw poolErr(e);
+      }
+      const hit = known.get(`${mediaType} ${ud}`);
+      if (hit) {
+        let everywhere = true;
+        for (const reg of regs) if (!(await reg.blobExists(hit.digest))) everywhere = false;
+        if (everywhere) {
+          layers[c.index] = { mediaType, digest: hit.digest, size: hit.size, annotations: { [ANN_UNCOMPRESSED_SIZE]: String(c.size), [ANN_UNCOMPRESSED_DIGEST]: ud } };
+          readU.set(c.index, c.size);
+          sentC.set(c.index, hit.size);
+          compC.set(c.index, hit.size);
+          items.get(c.index)!.state = 'skipped';
           changed.add(c.index);
           emit();
+          return;
         }
-      });
-    } catch (e) {
-      if (e instanceof PoolJobError && e.kind === 'cancelled') throw cancelledError('The push');
-      if (e instanceof PoolJobError && e.kind === 'nospace') throw mapSpaceError(Object.assign(new Error(e.message), { code: 'ENOSPC' }), 'push (compressing the disk)', home.tmp);
-      throw e;
+      }
     }
-    compC.set(c.index, res.size);
-    layers[c.index] = {
-      mediaType: compression === 'zstd' ? DISK_ZSTD : DISK_V2,
-      digest: res.digest,
-      size: res.size,
-      annotations: { [ANN_UNCOMPRESSED_SIZE]: String(c.size), [ANN_UNCOMPRESSED_DIGEST]: res.uncompressedDigest },
-    };
-    let skipped = true;
-    for (const reg of regs) {
+    for (let attempt = 0; ; attempt++) {
       throwIfCancelled(ctx.signal, 'The push');
-      if (await reg.blobExists(res.digest)) continue;
-      skipped = false;
-      await uploadFile(reg, spill, res.size, res.digest, o.chunkSizeMB ?? 0, ctx, (n) => {
-        sentC.set(c.index, n);
+      const uploads = await Promise.all(regs.map((reg) => BlobUpload.open(reg, o.chunkSizeMB ?? 0, o.timeoutMs)));
+      let sent = 0;
+      try {
+        const res = await pool.run<CompressResult>({ kind: 'compress', disk: diskPath, offset: c.offset, size: c.size, compression }, (m, reply) => {
+          if (m.type === 'progress') {
+            readU.set(c.index, m.uncompressed);
+            compC.set(c.index, m.compressed);
+            changed.add(c.index);
+            emit();
+          } else if (m.type === 'data') {
+            const buf = Buffer.from(m.buf, 0, m.len);
+            void Promise.all(uploads.map((u) => u.write(buf))).then(
+              () => {
+                sent += buf.length;
+                sentC.set(c.index, sent);
+                emit();
+                reply({ ack: true });
+              },
+              () => reply({ ack: true }), // the upload failed; finish() reports it
+            );
+          }
+        });
+        for (const u of uploads) await u.finish(res.digest);
+        layers[c.index] = { mediaType, digest: res.digest, size: res.size, annotations: { [ANN_UNCOMPRESSED_SIZE]: String(c.size), [ANN_UNCOMPRESSED_DIGEST]: res.uncompressedDigest } };
+        compC.set(c.index, res.size);
+        sentC.set(c.index, res.size);
+        items.get(c.index)!.state = 'done';
+        changed.add(c.index);
         emit();
-      });
+        return;
+      } catch (e) {
+        for (const u of uploads) u.abort();
+        const err = poolErr(e);
+        if (err instanceof NestboxError && err.code !== 'NETWORK') throw err;
+        if (err instanceof PoolJobError) throw err;
+        if (ctx.signal.aborted) throw cancelledError('The push');
+        if (attempt >= RETRIES) throw err instanceof NestboxError ? err : regs[0]!.transportError(err);
+        ctx.log(`Retrying disk layer ${c.index + 1} (${(err as Error).message})`);
+        sentC.set(c.index, 0);
+        await backoff(attempt);
+      }
     }
-    if (skipped) sentC.set(c.index, res.size);
-    await fsp.rm(spill, { force: true });
-    items.get(c.index)!.state = skipped ? 'skipped' : 'done';
-    changed.add(c.index);
-    emit();
   };
 
   try {
@@ -232,7 +273,6 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
     ctx.signal.removeEventListener('abort', onAbort);
     if (trailing) clearTimeout(trailing);
     await pool.destroy();
-    await tmp.dispose();
   }
   emit(true);
 
@@ -264,56 +304,173 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
     }
   }
 
+  await recordLayers(home, layers);
   if (o.populateCache) await populateCache(home, dir, names, digest, manifest);
   return { digest };
 }
 
-/** Streams a spill file to the registry: monolithic PUT, or PATCH chunks + final PUT. Retries with backoff. */
-async function uploadFile(reg: Registry, file: string, size: number, digest: string, chunkMB: number, ctx: TaskContext, onSent: (n: number) => void): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    throwIfCancelled(ctx.signal, 'The push');
-    try {
-      let location = await reg.startUpload();
-      const chunk = chunkMB > 0 ? chunkMB * 1_000_000 : size;
-      let off = 0;
-      do {
-        const end = Math.min(size, off + chunk);
-        const last = end >= size;
-        const u = new URL(location);
-        if (last) u.searchParams.set('digest', digest);
-        const start = off;
-        const body = () => {
-          const s = createReadStream(file, { start, end: Math.max(start, end - 1), highWaterMark: 1024 * 1024 });
-          if (end === start) s.destroy(); // empty blob
-          let n = start;
-          s.on('data', (d) => {
-            n += (d as Buffer).length;
-            onSent(n);
-          });
-          return s;
-        };
-        const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream', 'Content-Length': end - start };
-        if (!last || chunkMB > 0) headers['Content-Range'] = `${start}-${Math.max(start, end - 1)}`;
-        const res = await reg.send(last ? 'PUT' : 'PATCH', u.toString(), { headers, body: end > start ? body : Buffer.alloc(0) });
-        const text = await readBody(res, 1024 * 1024);
-        const ok = last ? res.statusCode === 201 || res.statusCode === 202 : res.statusCode === 202 || res.statusCode === 201;
-        if (!ok) {
-          if ((res.statusCode ?? 0) >= 500 || res.statusCode === 429) throw Object.assign(new Error(`HTTP ${res.statusCode}`), { retryable: true });
-          throw new NestboxError('REGISTRY', `${reg.host} refused the upload of ${digest} (${res.statusCode}: ${registryErrorText(text)}).`, { fix: 'Check your push permissions; try --chunk-size if the registry limits request sizes.' });
-        }
-        if (res.headers.location) location = new URL(res.headers.location, reg.base).toString();
-        off = end;
-      } while (off < size);
-      return;
-    } catch (e) {
-      if (e instanceof NestboxError && e.code !== 'NETWORK') throw e;
-      if (ctx.signal.aborted) throw cancelledError('The push');
-      if (attempt >= RETRIES) throw e instanceof NestboxError ? e : reg.transportError(e);
-      ctx.log(`Retrying the upload of ${digest.slice(0, 19)}… (${(e as Error).message})`);
-      onSent(0);
-      await backoff(attempt);
-    }
+/**
+ * One blob upload whose bytes arrive as they are compressed (digest known only at the end): POST, then either one
+ * streamed PATCH (chunked transfer encoding) and an empty `PUT ?digest=` (default), or, with `--chunk-size MB`, PATCHes
+ * of exactly MB×10^6 bytes with Content-Range and the last piece in the `PUT ?digest=` (Tart's chunked protocol).
+ */
+class BlobUpload {
+  private body: PassThrough | null = null;
+  private response: Promise<http.IncomingMessage> | null = null;
+  private error: unknown = null;
+  private offset = 0;
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+
+  private constructor(
+    private readonly reg: Registry,
+    private location: string,
+    private readonly chunkBytes: number,
+    private readonly timeoutMs?: number,
+  ) {}
+
+  static async open(reg: Registry, chunkMB: number, timeoutMs?: number): Promise<BlobUpload> {
+    return new BlobUpload(reg, await reg.startUpload(), chunkMB > 0 ? chunkMB * 1_000_000 : 0, timeoutMs);
   }
+
+  private chain: Promise<void> = Promise.resolve();
+
+  /** Queues b (writes are serialized, in order). */
+  write(b: Buffer): Promise<void> {
+    const p = this.chain.then(() => this.doWrite(b));
+    this.chain = p.catch((e) => {
+      this.error ??= e;
+    });
+    return p;
+  }
+
+  private async doWrite(b: Buffer): Promise<void> {
+    if (this.error) throw this.error;
+    if (this.chunkBytes > 0) {
+      this.pending.push(b);
+      this.pendingLen += b.length;
+      while (this.pendingLen >= this.chunkBytes) {
+        const all = Buffer.concat(this.pending);
+        await this.patch(all.subarray(0, this.chunkBytes));
+        const rest = all.subarray(this.chunkBytes);
+        this.pending = rest.length ? [Buffer.from(rest)] : [];
+        this.pendingLen = rest.length;
+      }
+      return;
+    }
+    if (!this.body) {
+      this.body = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+      const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
+      const a = this.reg.authorization();
+      if (a) headers.Authorization = a;
+      this.response = request(this.location, { method: 'PATCH', headers, body: this.body, timeoutMs: this.timeoutMs });
+      this.response.catch((e) => {
+        this.error = e;
+        this.body?.destroy();
+      });
+    }
+    if (!this.body.write(b)) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = () => {
+          this.body?.off('close', onClose);
+          resolve();
+        };
+        const onClose = () => {
+          this.body?.off('drain', onDrain);
+          reject(this.error ?? new Error('upload closed'));
+        };
+        this.body!.once('drain', onDrain);
+        this.body!.once('close', onClose);
+      });
+    }
+    this.offset += b.length;
+  }
+
+  private async patch(piece: Buffer): Promise<void> {
+    const headers = { 'Content-Type': 'application/octet-stream', 'Content-Range': `${this.offset}-${this.offset + piece.length - 1}` };
+    const res = await this.reg.send('PATCH', this.location, { headers, body: piece });
+    await this.check(res, [202, 201], 'PATCH');
+    this.offset += piece.length;
+  }
+
+  private async check(res: http.IncomingMessage, ok: number[], what: string): Promise<void> {
+    const text = await readBody(res, 1024 * 1024);
+    if (!ok.includes(res.statusCode ?? 0)) {
+      if ((res.statusCode ?? 0) >= 500 || res.statusCode === 429 || res.statusCode === 401) {
+        throw new NestboxError('NETWORK', `${this.reg.host} answered ${res.statusCode} to an upload ${what}.`, { fix: 'Try again.' });
+      }
+      throw new NestboxError('REGISTRY', `${this.reg.host} refused an upload ${what} (${res.statusCode}: ${registryErrorText(text)}).`, {
+        fix: 'Check your push permissions; try --chunk-size if the registry limits request sizes.',
+      });
+    }
+    if (res.headers.location) this.location = new URL(res.headers.location, this.reg.base).toString();
+  }
+
+  async finish(digest: string): Promise<void> {
+    await this.chain;
+    if (this.error) throw this.error;
+    let last: Buffer = Buffer.alloc(0);
+    if (this.chunkBytes > 0) last = Buffer.concat(this.pending);
+    else if (this.body) {
+      this.body.end();
+      let res: http.IncomingMessage;
+      try {
+        res = await this.response!;
+      } catch (e) {
+        throw this.reg.transportError(e);
+      }
+      await this.check(res, [202, 201, 204], 'PATCH');
+    }
+    const u = new URL(this.location);
+    u.searchParams.set('digest', digest);
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/octet-stream' };
+    if (last.length > 0) headers['Content-Range'] = `${this.offset}-${this.offset + last.length - 1}`;
+    const res = await this.reg.send('PUT', u.toString(), { headers, body: last });
+    await this.check(res, [201], 'PUT');
+  }
+
+  abort(): void {
+    this.error ??= new Error('aborted');
+    this.body?.destroy();
+  }
+}
+
+const LAYER_RECORD = 'nestbox-layer-digests.json';
+
+/** uncompressed digest → compressed blob, from cached images' manifests and earlier pushes from this home. */
+async function knownLayers(home: Home): Promise<Map<string, { digest: string; size: number }>> {
+  const out = new Map<string, { digest: string; size: number }>();
+  try {
+    const rec = JSON.parse(await fsp.readFile(path.join(home.root, LAYER_RECORD), 'utf8')) as Record<string, { digest: string; size: number }>;
+    for (const [k, v] of Object.entries(rec)) out.set(k, v);
+  } catch {}
+  try {
+    const { listCachedImages } = await import('./cache');
+    const { planImage } = await import('./image');
+    for (const img of await listCachedImages(home)) {
+      try {
+        const m = JSON.parse(await fsp.readFile(path.join(img.dir, MANIFEST_FILE), 'utf8'));
+        for (const l of planImage(m, img.name).disks) out.set(`${l.desc.mediaType} ${l.digest}`, { digest: l.desc.digest, size: l.desc.size });
+      } catch {}
+    }
+  } catch {}
+  return out;
+}
+
+async function recordLayers(home: Home, layers: Descriptor[]): Promise<void> {
+  try {
+    let rec: Record<string, { digest: string; size: number }> = {};
+    try {
+      rec = JSON.parse(await fsp.readFile(path.join(home.root, LAYER_RECORD), 'utf8'));
+    } catch {}
+    for (const l of layers) {
+      const ud = l.annotations?.[ANN_UNCOMPRESSED_DIGEST];
+      if (ud) rec[`${l.mediaType} ${ud}`] = { digest: l.digest, size: l.size };
+    }
+    const keys = Object.keys(rec);
+    for (const k of keys.slice(0, Math.max(0, keys.length - 4096))) delete rec[k]; // bounded
+    await writeFileAtomic(path.join(home.root, LAYER_RECORD), JSON.stringify(rec));
+  } catch {}
 }
 
 async function populateCache(home: Home, src: string, names: RemoteName[], digest: string, manifest: Buffer): Promise<void> {

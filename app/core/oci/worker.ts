@@ -40,17 +40,25 @@ export interface CopyJob {
   digest: string;
 }
 
+/** Compress a disk chunk, streaming the compressed bytes to the main thread ('data' messages, acked for flow control). */
 export interface CompressJob {
   kind: 'compress';
   disk: string;
   offset: number;
   size: number;
-  spill: string;
   compression: DiskCompression;
   zstdLevel?: number;
 }
 
-export type Job = FetchJob | CopyJob | CompressJob;
+/** sha256 of a disk range (push: look the chunk up among known layers before compressing it). */
+export interface HashJob {
+  kind: 'hash';
+  disk: string;
+  offset: number;
+  size: number;
+}
+
+export type Job = FetchJob | CopyJob | CompressJob | HashJob;
 
 export interface CompressResult {
   digest: string;
@@ -61,6 +69,7 @@ export interface CompressResult {
 export type WorkerMessage =
   | { id: number; type: 'progress'; compressed: number; uncompressed: number }
   | { id: number; type: 'checkpoint'; compressed: number; uncompressed: number }
+  | { id: number; type: 'data'; buf: ArrayBuffer; len: number }
   | { id: number; type: 'done'; result: unknown }
   | { id: number; type: 'error'; error: { kind: string; message: string; status?: number } };
 
@@ -244,19 +253,77 @@ let lz4Out: Buffer | undefined;
 let zOut: Buffer | undefined;
 let cctx: CCtx | undefined;
 
-function compressChunk(job: CompressJob, post: (m: OutMessage) => void): CompressResult {
+/** Flow control for streamed output: at most MAX_IN_FLIGHT pieces not yet acknowledged by the main thread. */
+const MAX_IN_FLIGHT = 4;
+const credits = new Map<number, { inFlight: number; wake: (() => void) | null }>();
+const STAGE = 1024 * 1024;
+
+function readFull(fd: number, b: Buffer, want: number, pos: number, diskSize: number): number {
+  let n = 0;
+  while (n < want) {
+    const r = readSync(fd, b, n, want - n, pos + n);
+    if (r <= 0) break;
+    n += r;
+  }
+  if (n < want && pos + n >= diskSize) b.fill(0, n, want); // past EOF (should not happen): zeros
+  return want;
+}
+
+function hashChunk(job: HashJob, post: (m: OutMessage) => void): { digest: string } {
   const fd = openSync(job.disk, 'r');
-  const out = openSync(job.spill, 'w', 0o600);
+  try {
+    const h = createHash('sha256');
+    const b = buf16();
+    const diskSize = fstatSync(fd).size;
+    for (let done = 0; done < job.size; ) {
+      const n = readFull(fd, b, Math.min(b.length, job.size - done), job.offset + done, diskSize);
+      h.update(b.subarray(0, n));
+      done += n;
+      post({ type: 'progress', compressed: 0, uncompressed: done });
+    }
+    return { digest: `sha256:${h.digest('hex')}` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function compressChunk(id: number, job: CompressJob, post: (m: OutMessage, transfer?: ArrayBuffer[]) => void): Promise<CompressResult> {
+  const fd = openSync(job.disk, 'r');
+  const credit = { inFlight: 0, wake: null as (() => void) | null };
+  credits.set(id, credit);
   try {
     const hu = createHash('sha256');
     const hc = createHash('sha256');
     const b = buf16();
     let done = 0;
     let size = 0;
+    let stage = Buffer.allocUnsafe(STAGE);
+    let stageLen = 0;
+    const send = async () => {
+      if (stageLen === 0) return;
+      while (credit.inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => (credit.wake = r));
+      credit.inFlight++;
+      const ab = stage.buffer.slice(stage.byteOffset, stage.byteOffset + stageLen) as ArrayBuffer;
+      post({ type: 'data', buf: ab, len: stageLen }, [ab]);
+      stage = Buffer.allocUnsafe(STAGE);
+      stageLen = 0;
+    };
     const emit = (x: Buffer) => {
-      writeAll(out, x, size);
       hc.update(x);
       size += x.length;
+      let o = 0;
+      while (o < x.length) {
+        if (stageLen === stage.length) {
+          // rare: one encoded piece larger than the stage
+          const bigger = Buffer.allocUnsafe(stage.length * 2);
+          stage.copy(bigger, 0, 0, stageLen);
+          stage = bigger;
+        }
+        const k = Math.min(x.length - o, stage.length - stageLen);
+        x.copy(stage, stageLen, o, o + k);
+        stageLen += k;
+        o += k;
+      }
     };
     if (job.compression === 'zstd' && !cctx) {
       cctx = new CCtx();
@@ -264,17 +331,7 @@ function compressChunk(job: CompressJob, post: (m: OutMessage) => void): Compres
     }
     const diskSize = fstatSync(fd).size;
     while (done < job.size) {
-      const want = Math.min(job.compression === 'lz4' ? ENCODE_BLOCK : ZSTD_FRAME, job.size - done);
-      let n = 0;
-      while (n < want) {
-        const r = readSync(fd, b, n, want - n, job.offset + done + n);
-        if (r <= 0) break;
-        n += r;
-      }
-      if (n < want) {
-        if (job.offset + done + n >= diskSize) b.fill(0, n, want); // past EOF (should not happen): zeros
-        n = want;
-      }
+      const n = readFull(fd, b, Math.min(job.compression === 'lz4' ? ENCODE_BLOCK : ZSTD_FRAME, job.size - done), job.offset + done, diskSize);
       const piece = b.subarray(0, n);
       hu.update(piece);
       if (job.compression === 'lz4') {
@@ -291,25 +348,38 @@ function compressChunk(job: CompressJob, post: (m: OutMessage) => void): Compres
         }
       }
       done += n;
+      if (stageLen >= STAGE * 0.75) await send();
       post({ type: 'progress', compressed: size, uncompressed: done });
     }
     if (job.compression === 'lz4') emit(endMarker());
+    await send();
     return { digest: `sha256:${hc.digest('hex')}`, size, uncompressedDigest: `sha256:${hu.digest('hex')}` };
   } finally {
+    credits.delete(id);
     closeSync(fd);
-    closeSync(out);
   }
 }
 
 if (parentPort) {
   const port = parentPort;
-  port.on('message', (msg: { id: number; job: Job }) => {
-    const post = (m: OutMessage) => port.postMessage({ id: msg.id, ...m });
+  port.on('message', (msg: { id: number; job?: Job; ack?: boolean }) => {
+    if (msg.ack) {
+      const c = credits.get(msg.id);
+      if (c) {
+        c.inFlight--;
+        const w = c.wake;
+        c.wake = null;
+        w?.();
+      }
+      return;
+    }
+    const post = (m: OutMessage, transfer?: ArrayBuffer[]) => port.postMessage({ id: msg.id, ...m }, transfer);
     (async () => {
-      const j = msg.job;
+      const j = msg.job!;
       if (j.kind === 'fetch') return fetchLayer(j, post);
       if (j.kind === 'copy') return copyLayer(j, post);
-      return compressChunk(j, post);
+      if (j.kind === 'hash') return hashChunk(j, post);
+      return compressChunk(msg.id, j, post);
     })().then(
       (result) => post({ type: 'done', result }),
       (e: unknown) => {
