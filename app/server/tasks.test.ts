@@ -237,4 +237,24 @@ describe('tasks over nestbox serve', () => {
     const gone = await c.client.request('image.delete', { name: reference }).catch((e) => e);
     expect(gone.code).toBe('NOT_FOUND');
   });
+
+  it('pushes a VM as a task; deleting the VM meanwhile is refused with BUSY', async () => {
+    const c = await serve();
+    conns.push(c);
+    const created = await c.client.request('vm.create', { name: 'src', os: 'linux', diskSizeGB: 1, cpuCount: 1, memoryMB: 512 });
+    await until('the VM', () => c.updates.find((t) => t.id === created.taskId && t.state === 'done'));
+    // The registry refuses the first upload attempts, so the push is certainly still running when the delete comes.
+    proxy.rules = [{ method: 'POST', path: /\/blobs\/uploads\//, action: { kind: 'status', code: 503 }, times: 2 }];
+    const target = `${proxy.host}/serve/pushed:v1`;
+    const { taskId } = await c.client.request('image.push', { source: 'src', targets: [target], insecure: true });
+    const busy = await c.client.request('vm.delete', { name: 'src' }).catch((e) => e);
+    expect(busy.code).toBe('BUSY');
+    expect(busy.message).toBe(`Cannot delete VM "src": VM "src" is in use by the running task "Push src to ${target}".`);
+    const final = await until('the push', () => c.updates.find((t) => t.id === taskId && t.state !== 'running'), 60_000);
+    expect(final.error).toBeUndefined();
+    expect(final).toMatchObject({ state: 'done', kind: 'push', target: { vm: 'src' }, result: { digest: expect.stringMatching(/^sha256:/), targets: [target] } });
+    await c.client.request('vm.delete', { name: 'src' });
+    const manifest = await new Registry(reg.host, 'serve/pushed', { insecure: true, credentials: new CredentialStore([]) }).getManifest('v1');
+    expect(manifest.digest).toBe(final.result!.digest);
+  });
 });
