@@ -267,6 +267,20 @@ describe('QEMU backend, failures', () => {
     expect(qemuPids()).toEqual([]);
   });
 
+  it('a macOS guest on this host, and --recovery for a Linux guest, are refused plainly', async () => {
+    const name = 'mac-guest';
+    const dir = await makeGuestVm(home.root, name, 'amd64');
+    const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, os: 'darwin', arch: 'arm64', ecid: 'AAAA', hardwareModel: 'AAAA' }, null, 2));
+    const r = await nestbox(['run', name], home.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('macOS guests need a Mac with Apple silicon.');
+    const rec = await nestbox(['run', 'corrupt-disk', '--recovery'], home.env);
+    expect(rec.code).toBe(1);
+    expect(rec.stderr).toContain('Recovery mode is a macOS guest feature');
+    expect(qemuPids()).toEqual([]);
+  });
+
   it('a QEMU that refuses to start reports its own message and leaves nothing behind', async () => {
     const name = 'bad-config';
     const dir = await makeGuestVm(home.root, name, 'amd64');
