@@ -257,4 +257,17 @@ describe('tasks over nestbox serve', () => {
     const manifest = await new Registry(reg.host, 'serve/pushed', { insecure: true, credentials: new CredentialStore([]) }).getManifest('v1');
     expect(manifest.digest).toBe(final.result!.digest);
   });
+
+  it('clones a VM straight from a registry image (pull, then clone) as one task', async () => {
+    const c = await serve();
+    conns.push(c);
+    const reference = `${reg.host}/serve/img:v1`;
+    const { taskId } = await c.client.request('vm.clone', { source: reference, name: 'from-registry', insecure: true });
+    const final = await until('the clone', () => c.updates.find((t) => t.id === taskId && t.state !== 'running'), 60_000);
+    expect(final.error).toBeUndefined();
+    expect(final).toMatchObject({ state: 'done', kind: 'clone', result: { vm: 'from-registry', image: reference } });
+    expect(readFileSync(path.join(c.home.root, 'vms', 'from-registry', 'disk.img')).equals(disk)).toBe(true);
+    expect((await c.client.request('vm.list', {})).map((v) => v.name)).toEqual(['from-registry']);
+    expect((await c.client.request('image.list', {})).map((i) => i.name)).toContain(reference);
+  });
 });
