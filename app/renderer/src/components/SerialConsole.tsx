@@ -7,7 +7,7 @@ const MAX_CHARS = 256 * 1024;
 /** Terminal output as plain text: drops ANSI escape sequences and carriage returns. */
 export function cleanSerial(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][A-Za-z0-9]|\x1b[=>]/g, '').replace(/\r(?!\n)/g, '').replace(/\r\n/g, '\n');
+  return s.replace(/\x1b\[[0-9;?=<>]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Za-z0-9]|\x1b[=>78cDEHMNOZ]/g, '').replace(/\r(?!\n)/g, '').replace(/\r\n/g, '\n');
 }
 
 /** The serial console: follows the VM's serial log (polling from the last offset) and sends lines to it. */

@@ -3,7 +3,7 @@ import type RFB from '@novnc/novnc';
 import type { DisplayEndpoint } from '../../../api';
 import { toError } from '../stores';
 import { useApi } from '../stores/react';
-import { keysymsFor, reconnectDelay, resolveVncUrl } from '../lib/vnc';
+import { keystrokesFor, reconnectDelay, resolveVncUrl, XK_SHIFT_L } from '../lib/vnc';
 
 export type ScreenStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'unavailable';
 
@@ -41,7 +41,11 @@ export const VncScreen = forwardRef<VncHandle, { name: string; running: boolean;
       typeText: (text) => {
         const rfb = rfbRef.current;
         if (!rfb) return;
-        for (const k of keysymsFor(text)) rfb.sendKey(k, null);
+        for (const k of keystrokesFor(text)) {
+          if (k.shift) rfb.sendKey(XK_SHIFT_L, 'ShiftLeft', true);
+          rfb.sendKey(k.keysym, null);
+          if (k.shift) rfb.sendKey(XK_SHIFT_L, 'ShiftLeft', false);
+        }
       },
       focus: () => rfbRef.current?.focus(),
     }));

@@ -19,6 +19,22 @@ export function keysymsFor(text: string): number[] {
   return out;
 }
 
+const US_SHIFTED = new Set('~!@#$%^&*()_+{}|:"<>?ABCDEFGHIJKLMNOPQRSTUVWXYZ');
+export const XK_SHIFT_L = 0xffe1;
+
+/**
+ * Keystrokes for typing `text`: each keysym, and whether to hold Shift. Servers that map keysyms to scancodes
+ * with a US layout (QEMU) would otherwise type '>' as '.', and 'A' as 'a'; servers that honour keysyms are unaffected.
+ */
+export function keystrokesFor(text: string): { keysym: number; shift: boolean }[] {
+  const syms = keysymsFor(text);
+  const chars = [...text].filter((ch) => {
+    const c = ch.codePointAt(0)!;
+    return ch === '\n' || ch === '\r' || ch === '\t' || (c >= 0x20 && c <= 0x7e) || c >= 0xa0;
+  });
+  return syms.map((keysym, i) => ({ keysym, shift: US_SHIFTED.has(chars[i]!) }));
+}
+
 /** Reconnect delays after an unclean disconnect: quick first, then at most 5 s apart. */
 export function reconnectDelay(attempt: number): number {
   return Math.min(5000, 500 * 2 ** Math.min(attempt, 4));

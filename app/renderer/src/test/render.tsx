@@ -1,10 +1,13 @@
-import { render, type RenderResult } from '@testing-library/react';
+import { configure, render, type RenderResult } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import { createClient } from '../../../api';
 import { createStores, type Stores } from '../stores';
 import { StoresProvider } from '../stores/react';
 import { App } from '../App';
 import { FakeBridge, type FakeOptions } from './fakeBridge';
+
+// Dialogs and secondary views load lazily; on a busy machine the first import can take more than a second.
+configure({ asyncUtilTimeout: 5000 });
 
 export interface Harness extends RenderResult {
   fake: FakeBridge;

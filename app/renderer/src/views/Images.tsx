@@ -8,14 +8,16 @@ import { ErrorBox } from '../components/TaskError';
 export function Images() {
   const { list, loaded, error } = useImages(useShallow((s) => ({ list: s.list, loaded: s.loaded, error: s.error })));
   const ui = useStores().ui.getState();
-  const sorted = [...list].sort((a, b) => a.name.localeCompare(b.name));
-  const total = list.reduce((n, i) => n + i.disk.allocated, 0);
+  // A tag and its digest name the same files (Tart lists both): show the tag, note the digest, count the bytes once.
+  const tagged = new Set(list.filter((i) => i.kind === 'tag').map((i) => i.digest));
+  const sorted = list.filter((i) => i.kind === 'tag' || !tagged.has(i.digest)).sort((a, b) => a.name.localeCompare(b.name));
+  const total = [...new Map(list.map((i) => [i.digest, i.disk.allocated])).values()].reduce((n, b) => n + b, 0);
   return (
     <section className="view" aria-labelledby="images-title">
       <header className="view-head">
         <div>
           <h1 id="images-title">Images</h1>
-          <p className="muted small">{loaded ? `${list.length} cached ${list.length === 1 ? 'image' : 'images'} · ${formatBytes(total)} on disk` : 'Loading…'}</p>
+          <p className="muted small">{loaded ? `${sorted.length} cached ${sorted.length === 1 ? 'image' : 'images'} · ${formatBytes(total)} on disk` : 'Loading…'}</p>
         </div>
         <div className="view-actions">
           <button type="button" className="button button-primary" onClick={() => ui.open({ kind: 'pull' })}>
@@ -40,10 +42,16 @@ export function Images() {
           <thead>
             <tr>
               <th scope="col">Image</th>
-              <th scope="col">Digest</th>
-              <th scope="col">Size</th>
-              <th scope="col">Last used</th>
-              <th scope="col">
+              <th scope="col" className="col-digest">
+                Digest
+              </th>
+              <th scope="col" className="col-size">
+                Size
+              </th>
+              <th scope="col" className="col-used">
+                Last used
+              </th>
+              <th scope="col" className="col-actions">
                 <span className="sr-only">Actions</span>
               </th>
             </tr>
@@ -51,7 +59,7 @@ export function Images() {
           <tbody>
             {sorted.map((img) => (
               <tr key={img.name} aria-label={img.name}>
-                <td className="mono">{img.name}</td>
+                <td className="mono image-name">{img.name}</td>
                 <td className="mono muted small" title={img.digest}>
                   {img.digest.slice(0, 19)}…
                 </td>
