@@ -20,7 +20,7 @@ import { runningPid } from '../core/library/locks';
 import { deleteCachedImage, listCachedImages, pruneCaches, resolveCached } from '../core/oci/cache';
 import { pull } from '../core/oci/pull';
 import { push } from '../core/oci/push';
-import { downloadIpsw, fetchCatalog, inspectRestoreImage } from '../core/ipsw';
+import { defaultSources, downloadIpsw, fetchCatalog, inspectRestoreImage } from '../core/ipsw';
 import type { TaskContext } from '../core/tasks/context';
 import { CredentialStore, defaultCredentialStore, defaultSecretStore, staticProvider, type SecretStore } from '../core/oci/credentials';
 import { Registry } from '../core/oci/registry';
@@ -727,7 +727,7 @@ export function createService(o: ServiceOptions): Service {
 
     // ---------------- macOS restore images ----------------
     'ipsw.catalog': async ({ refresh }) => {
-      const c = await fetchCatalog(home, refresh ? { maxAgeMs: 0 } : {});
+      const c = await fetchCatalog(home, { sources: defaultSources(env), ...(refresh ? { maxAgeMs: 0 } : {}) });
       return {
         entries: c.entries.map((e) => ({
           version: e.version,
