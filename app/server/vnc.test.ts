@@ -121,6 +121,17 @@ describe('VNC through nestbox serve', () => {
     expect(states.at(-1)).toEqual({ name: 'guest', state: 'running' });
   });
 
+  it('suspends to disk and restores on the next start', async () => {
+    const from = states.length;
+    await client.request('vm.suspend', { name: 'guest' });
+    expect(states.slice(from).map((s) => s.state)).toContain('suspending');
+    expect(states.at(-1)).toEqual({ name: 'guest', state: 'suspended' });
+    expect((await client.request('vm.list', {})).find((v) => v.name === 'guest')?.state).toBe('suspended');
+    const restart = states.length;
+    await client.request('vm.start', { name: 'guest', graphics: false });
+    await until('a running state event', () => states.slice(restart).find((s) => s.name === 'guest' && s.state === 'running'));
+  });
+
   it('takes a screenshot (which becomes the library thumbnail) and refuses the screen of a VM that is not running', async () => {
     const shot = await client.request('vm.screenshot', { name: 'guest' });
     expect(Buffer.from(shot.png, 'base64').subarray(1, 4).toString()).toBe('PNG');
