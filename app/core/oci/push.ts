@@ -172,6 +172,8 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
 
   const known = await knownLayers(home);
   const mediaType = compression === 'zstd' ? DISK_ZSTD : DISK_V2;
+  // The look-up costs a hashing pass per chunk: only worth it when chunks of this media type are known at all.
+  const knownOfType = [...known.keys()].filter((k) => k.startsWith(`${mediaType} `)).length;
 
   const doChunk = async (c: (typeof chunks)[number]) => {
     items.get(c.index)!.state = 'active';
@@ -182,7 +184,7 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
       return e;
     };
     // A chunk this machine has pushed or pulled before (same content, same compression): HEAD-skip without compressing.
-    if (known.size > 0) {
+    if (knownOfType > 0) {
       let ud: string;
       try {
         ud = (await pool.run<{ digest: string }>({ kind: 'hash', disk: diskPath, offset: c.offset, size: c.size })).digest;
