@@ -31,6 +31,7 @@ let ctx: BrowserContext;
 let page: Page;
 let imageRef: string;
 const pageErrors: string[] = [];
+const cspViolations: string[] = [];
 
 // ---------- helpers ----------
 
@@ -160,6 +161,9 @@ beforeAll(async () => {
   ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
   page = await ctx.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text()) && !/frame-ancestors' is ignored/.test(m.text())) cspViolations.push(m.text());
+  });
   page.setDefaultTimeout(20_000);
   await page.goto(serve.url);
 });
@@ -349,7 +353,28 @@ describe('Nestbox UI in Chromium on nestbox serve', () => {
     await shot('settings-saved');
   });
 
-  it('runs the amd64 test guest with its screen in the noVNC canvas, takes typed keys, and stops it', async () => {
+  it('pushes a VM to the registry from its menu, and the registry has the tag', async () => {
+    await goto('Library');
+    await page.getByRole('button', { name: 'More actions for pulled' }).click();
+    await page.getByRole('menuitem', { name: 'Push to registry…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Push pulled' });
+    await dialog.getByLabel('Target reference').fill(`${reg.host}/e2e/pushed:1`);
+    await shot('push');
+    await dialog.getByRole('button', { name: 'Push', exact: true }).click();
+    await goto('Tasks');
+    const card = page.getByRole('article', { name: `Push pulled to ${reg.host}/e2e/pushed:1` });
+    await waitFor('the push to finish', async () => (await card.textContent())?.includes('Finished'), 120_000);
+    const tags = await new Promise<string>((resolve, reject) =>
+      http.get(`${reg.url}/v2/e2e/pushed/tags/list`, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(b));
+      }).on('error', reject),
+    );
+    expect(JSON.parse(tags)).toEqual({ name: 'e2e/pushed', tags: ['1'] });
+  });
+
+  it('runs the amd64 test guest with its screen in the noVNC canvas, takes typed keys and typed text, stops it, and reconnects after a restart', async () => {
     await makeGuestVm(home.root, 'guest', 'amd64');
     await goto('Library');
     await page.getByRole('listitem', { name: 'guest' }).waitFor();
@@ -392,14 +417,33 @@ describe('Nestbox UI in Chromium on nestbox serve', () => {
     await waitFor('the serial shell to answer', async () => ((await log.textContent()) ?? '').includes('serial-42'), 30_000);
     await shot('vm-serial');
 
-    await page.getByRole('toolbar', { name: 'VM controls' }).getByRole('button', { name: 'Stop' }).click();
-    await page.locator('.vm-title .badge[data-state="stopped"]').waitFor({ timeout: 90_000 });
-    await waitFor('QEMU to exit', () => qemuPids().length === 0, 30_000);
+    // Text to the guest without a clipboard agent: typed as keystrokes (keysyms) through noVNC.
     await page.getByRole('tab', { name: 'Screen' }).click();
+    await waitFor('the screen to reconnect to its tab', async () => (await status.textContent()) === 'Connected', 30_000);
+    await page.getByRole('button', { name: 'Clipboard' }).click();
+    const clip = page.getByRole('dialog', { name: 'Clipboard' });
+    await clip.getByLabel('To the guest').fill('echo viaclipboard > /dev/console\n');
+    await shot('vm-clipboard');
+    await clip.getByRole('button', { name: 'Type it into the guest' }).click();
+    await waitFor('the typed text to run in the guest', () => readFileSync(serialPath, 'utf8').includes('viaclipboard'), 30_000);
+
+    const stop = async () => {
+      await page.getByRole('toolbar', { name: 'VM controls' }).getByRole('button', { name: 'Stop' }).click();
+      await page.locator('.vm-title .badge[data-state="stopped"]').waitFor({ timeout: 90_000 });
+      await waitFor('QEMU to exit', () => qemuPids().length === 0, 30_000);
+    };
+    await stop();
     await shot('vm-stopped');
+
+    // Started again, the screen reconnects by itself.
+    await page.getByRole('toolbar', { name: 'VM controls' }).getByRole('button', { name: 'Start' }).click();
+    await page.locator('.vm-title .badge[data-state="running"]').waitFor({ timeout: 60_000 });
+    await waitFor('the screen to reconnect after the restart', async () => (await status.textContent()) === 'Connected', 60_000);
+    await waitFor('text on the screen again', async () => pixels(await canvas.screenshot()).bright > 0, 60_000);
+    await stop();
   });
 
-  it('follows the OS into dark mode, and the page raised no errors', async () => {
+  it('follows the OS into dark mode; the page raised no errors and no CSP violations', async () => {
     const dark = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
     try {
       const p = await dark.newPage();
@@ -414,5 +458,6 @@ describe('Nestbox UI in Chromium on nestbox serve', () => {
       await dark.close();
     }
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
   });
 });
