@@ -151,9 +151,9 @@ describe('nestbox serve', () => {
     await request(`${server.origin}/api/health?token=${server.token}&x=1`);
     await request(`${server.origin}/index.html?token=${server.token}`);
     await upgradeStatus(`${server.origin.replace('http', 'ws')}/api/ws?token=${server.token}`, {});
+    // The log line is written when the response has finished on the server's side.
+    await until('the request log lines', () => logs.some((l) => l.startsWith('GET /index.html 200')) && logs.some((l) => l.startsWith('GET /api/health 401')));
     const text = logs.join('\n');
-    expect(text).toContain('GET /api/health 401');
-    expect(text).toContain('GET /index.html 200');
     expect(text).not.toContain(server.token);
     expect(text).not.toContain('?');
   });
