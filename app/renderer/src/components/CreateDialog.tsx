@@ -70,9 +70,10 @@ export function CreateDialog({ source, onClose }: { source?: { path: string; typ
     }
   }, [host]);
 
+  // Until the user types a name, keep the suggestion unique as the library loads or changes.
   useEffect(() => {
     if (!nameTouched) setName(uniqueName(tab === 'macos' ? 'macos' : 'linux', taken));
-  }, [tab]);
+  }, [tab, taken, nameTouched]);
 
   // Inspect the IPSW as soon as a path is entered: version, build, and whether this host can install it.
   useEffect(() => {
