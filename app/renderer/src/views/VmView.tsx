@@ -195,6 +195,19 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
   const [clipOpen, setClipOpen] = useState(false);
   const [toSend, setToSend] = useState('');
   const running = vm.state === 'running' || vm.state === 'paused';
+  const connected = running && status === 'connected';
+  const [lastScreen, setLastScreen] = useState<string | null>(null);
+  useEffect(() => {
+    if (running) return;
+    let stop = false;
+    stores.client
+      .request('vm.thumbnail', { name: vm.name })
+      .then((r) => !stop && setLastScreen(r.png ? `data:image/png;base64,${r.png}` : null))
+      .catch(() => {});
+    return () => {
+      stop = true;
+    };
+  }, [stores, vm.name, running]);
 
   if (endpoint?.kind === 'native-window') {
     return (
@@ -211,16 +224,16 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
     <div className="screen-tab">
       <div className="screen-bar" role="toolbar" aria-label="Screen controls">
         <span className="muted small" role="status" data-testid="screen-status">
-          {running ? (status === 'connected' ? 'Connected' : status === 'unavailable' ? 'No screen' : status === 'reconnecting' ? 'Reconnecting…' : 'Connecting…') : 'Not running'}
+          {running ? (connected ? 'Connected' : status === 'unavailable' ? 'No screen' : status === 'reconnecting' ? 'Reconnecting…' : 'Connecting…') : 'Not running'}
         </span>
         <span className="spacer" />
-        <button type="button" className="button button-small" disabled={status !== 'connected'} onClick={() => screen.current?.ctrlAltDel()}>
+        <button type="button" className="button button-small" disabled={!connected} onClick={() => screen.current?.ctrlAltDel()}>
           <IconKeyboard /> Send Ctrl-Alt-Del
         </button>
-        <button type="button" className="button button-small" disabled={status !== 'connected'} onClick={() => setClipOpen(true)}>
+        <button type="button" className="button button-small" disabled={!connected} onClick={() => setClipOpen(true)}>
           <IconClipboard /> Clipboard
         </button>
-        <button type="button" className="button button-small" disabled={status !== 'connected'} onClick={() => screen.current?.fullscreen()}>
+        <button type="button" className="button button-small" disabled={!connected} onClick={() => screen.current?.fullscreen()}>
           <IconFullscreen /> Full screen
         </button>
       </div>
@@ -228,6 +241,7 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
         <VncScreen ref={screen} name={vm.name} running={running} onStatus={setStatus} onGuestClipboard={setGuestClip} onEndpoint={setEndpoint} />
       ) : (
         <div className="screen-placeholder">
+          {lastScreen && <img className="screen-last" src={lastScreen} alt="" aria-hidden="true" />}
           <p>
             {vm.name} is {vm.state}.
           </p>
