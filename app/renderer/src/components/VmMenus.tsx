@@ -63,29 +63,7 @@ export function MoreButton({ name }: { name: string }) {
   );
 }
 
-/** Right-click menu on a VM: the same actions as its "More actions" button. */
-export function VmContextMenu({ name, state, children }: { name: string; state: VmState; children: ReactNode }) {
-  const stores = useStores();
-  return (
-    <ContextMenu.Root onOpenChange={(o) => o && stores.ui.getState().select(name)}>
-      <ContextMenu.Trigger asChild>{children}</ContextMenu.Trigger>
-      <ContextMenu.Portal>
-        <ContextMenu.Content className="menu" aria-label={`Actions for ${name}`}>
-          {actionsFor(state).map((a) => (
-            <Fragment key={a.action}>
-              {a.separatorBefore && <ContextMenu.Separator className="menu-sep" />}
-              <ContextMenu.Item className={`menu-item${a.danger ? ' menu-danger' : ''}`} onSelect={() => void runVmAction(stores, name, a.action)}>
-                {a.label}
-                {a.shortcut && <span className="menu-shortcut">{a.shortcut}</span>}
-              </ContextMenu.Item>
-            </Fragment>
-          ))}
-        </ContextMenu.Content>
-      </ContextMenu.Portal>
-    </ContextMenu.Root>
-  );
-}
-
+/** The VM page's "More actions" menu (a dropdown: the page has no list to share a context menu with). */
 export function VmMoreMenu({ name, state }: { name: string; state: VmState }) {
   const stores = useStores();
   return (
