@@ -73,6 +73,17 @@ function startedAtMs(pid) {
   return (Number(fields[19]) * 1000) / clkTck;
 }
 
+// CPU time (user + system, ms) a process has used: robust against other load on the host, unlike wall time.
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / clkTck;
+  } catch {
+    return NaN;
+  }
+}
+
 const cleanup = [];
 process.on('exit', () => cleanup.forEach((f) => f()));
 
@@ -108,9 +119,10 @@ async function main() {
     cleanup.push(kill);
     const qemuStart = startedAtMs(p.pid);
     const t1 = await until('hand-written QEMU banner', () => hasBanner(serialLog));
+    const cpu = cpuMs(p.pid);
     kill();
     await new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', r)));
-    return { boot: t1 - t0, pre: qemuStart - e0 };
+    return { boot: t1 - t0, pre: qemuStart - e0, cpu };
   }
 
   async function bootNestbox() {
@@ -125,6 +137,7 @@ async function main() {
     const rt = JSON.parse(readFileSync(rtFile, 'utf8'));
     const qemuStart = startedAtMs(rt.pid);
     const t1 = await until('nestbox banner', () => hasBanner(log));
+    const cpu = cpuMs(rt.pid);
     cleanup.push(() => {
       try {
         process.kill(rt.pid, 'SIGKILL');
@@ -140,7 +153,7 @@ async function main() {
     const stopReturn = await new Promise((r) => stop.once('exit', () => r(performance.now())));
     await watch;
     await new Promise((r) => (p.exitCode !== null ? r() : p.once('exit', r)));
-    return { boot: t1 - t0, pre: qemuStart - e0, stopTotal: stopReturn - stopT0, afterExit: stopReturn - qemuExit };
+    return { boot: t1 - t0, pre: qemuStart - e0, cpu, stopTotal: stopReturn - stopT0, afterExit: stopReturn - qemuExit };
   }
 
   console.log(`boot benchmark (${arch}, TCG, ${cfg.cpuCount} CPU, ${mem}); warm-up…`);
@@ -154,8 +167,8 @@ async function main() {
     hand.push(h);
     nb.push(n);
     console.log(
-      `round ${i + 1}: hand-written QEMU ${fmt(h.boot)} (QEMU up after ${Math.round(h.pre)} ms)   ` +
-        `nestbox run ${fmt(n.boot)} (QEMU up after ${Math.round(n.pre)} ms)   ` +
+      `round ${i + 1}: hand-written QEMU ${fmt(h.boot)} (QEMU up after ${Math.round(h.pre)} ms, CPU ${fmt(h.cpu)})   ` +
+        `nestbox run ${fmt(n.boot)} (QEMU up after ${Math.round(n.pre)} ms, CPU ${fmt(n.cpu)})   ` +
         `nestbox stop ${fmt(n.stopTotal)}, returned ${Math.round(n.afterExit)} ms after QEMU exited`,
     );
   }
@@ -164,6 +177,9 @@ async function main() {
   const added = median(nb.map((x) => x.pre)) - median(hand.map((x) => x.pre));
   const after = Math.max(...nb.map((x) => x.afterExit));
   console.log(`median run → banner: hand-written QEMU ${fmt(mh)}, nestbox run ${fmt(mn)} → ratio ${(mn / mh).toFixed(3)}× (goal ≤ 1.05×)`);
+  const ch = median(hand.map((x) => x.cpu));
+  const cn = median(nb.map((x) => x.cpu));
+  console.log(`median QEMU CPU time to the banner: hand-written ${fmt(ch)}, nestbox ${fmt(cn)} → ratio ${(cn / ch).toFixed(3)}× (guest work for the machine each builds; insensitive to host load)`);
   console.log(`time Nestbox adds before QEMU starts (median, ±10 ms): ${Math.round(added)} ms → ratio from the fixed overhead ${((mh + added) / mh).toFixed(3)}×`);
   console.log(`nestbox stop returned at most ${Math.round(after)} ms after QEMU exited (goal ≤ 1000 ms)`);
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
