@@ -1,5 +1,4 @@
 import * as Toast from '@radix-ui/react-toast';
-import * as Tooltip from '@radix-ui/react-tooltip';
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { Stores } from './stores';
 import { routeFromHash } from './stores';
@@ -29,13 +28,11 @@ export function App({ stores }: { stores: Stores }) {
   }, [stores]);
   return (
     <StoresProvider stores={stores}>
-      <Tooltip.Provider delayDuration={400}>
-        <Toast.Provider swipeDirection="right" duration={6000}>
-          <Shell />
-          <Toasts />
-          <Toast.Viewport className="toast-viewport" label="Notifications" />
-        </Toast.Provider>
-      </Tooltip.Provider>
+      <Toast.Provider swipeDirection="right" duration={6000}>
+        <Shell />
+        <Toasts />
+        <Toast.Viewport className="toast-viewport" label="Notifications" />
+      </Toast.Provider>
     </StoresProvider>
   );
 }

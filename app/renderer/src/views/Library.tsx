@@ -11,7 +11,7 @@ import { IconDisc, IconDownload, IconPlay, IconPlus, IconSearch, IconSort, IconS
 import { StateBadge } from '../components/StateBadge';
 import { Thumbnail } from '../components/Thumbnail';
 import { MoreButton, SharedVmContextMenu } from '../components/VmMenus';
-import { runVmAction } from '../components/vmActions';
+import { MOD, runVmAction } from '../components/vmActions';
 import { ErrorBox } from '../components/TaskError';
 
 const ROW_HEIGHT = 76;
@@ -40,10 +40,10 @@ export function Library() {
           </p>
         </div>
         <div className="view-actions">
-          <button type="button" className="button" onClick={() => ui.open({ kind: 'pull' })} title="Pull an image (Ctrl+Shift+P)">
+          <button type="button" className="button" onClick={() => ui.open({ kind: 'pull' })} title={`Pull an image (${MOD}Shift+P)`}>
             <IconDownload /> Pull image
           </button>
-          <button type="button" className="button button-primary" onClick={() => ui.open({ kind: 'create' })} title="New VM (Ctrl+N)">
+          <button type="button" className="button button-primary" onClick={() => ui.open({ kind: 'create' })} title={`New VM (${MOD}N)`}>
             <IconPlus /> New VM
           </button>
         </div>
