@@ -65,7 +65,7 @@ export function cliTask(stream: NodeJS.WritableStream & { isTTY?: boolean; colum
     const text = line();
     if (!text) return;
     if (tty) {
-      const cols = stream.columns ?? 120;
+      const cols = stream.columns || 120; // 0 when the terminal reports no size
       stream.write(`\r\x1b[2K${text.slice(0, cols - 1)}`);
       drawn = true;
     } else stream.write(text + '\n');
