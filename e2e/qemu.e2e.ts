@@ -217,6 +217,7 @@ describe('QEMU backend, amd64 guest', () => {
     const r = await nestbox(['run', name, '--no-graphics', '--detach'], home.env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Resuming the suspended VM "${name}"`);
     expect(existsSync(path.join(vmDir, VM_FILES.qemuState))).toBe(false);
     const uptimeAfter = await guestUptime(m, name);
     expect(uptimeAfter).toBeGreaterThanOrEqual(uptimeBefore);

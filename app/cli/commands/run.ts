@@ -39,6 +39,11 @@ export default defineCommand({
     }
     const machines = new Machines(openHome());
     const vm = machines.handle(name);
+    const before = await machines.status(name).catch(() => null);
+    if (before?.state === 'suspended') {
+      const flags = extraDisks.length > 0 || sharedDirs.length > 0 || values.vnc === true;
+      stdout.write(`Resuming the suspended VM "${name}"${flags ? ' with the devices it had when it was suspended (--disk/--dir/--vnc are ignored)' : ''}.\n`);
+    }
     // Ctrl-C while the VM is still starting: remember it and shut the VM down once it is up.
     let interruptedDuringStart = false;
     const early = () => {
