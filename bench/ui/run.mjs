@@ -234,13 +234,11 @@ async function warmFirstRender(browser, url, fake) {
   return r;
 }
 
-async function warmFloor(browser) {
+async function warmFloor(browser, url) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
-  const rows = Array.from({ length: 500 }, (_, i) => `<tr role="listitem"><td>vm-${i}</td><td>Linux · amd64</td><td>2 CPU</td><td>4 GB</td><td>20 GB</td><td>Stopped</td></tr>`).join('');
   await page.addInitScript({ content: INSTRUMENT });
-  await page.route('http://floor.test/', (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><table>${rows}</table>` }));
-  await page.goto('http://floor.test/');
+  await page.goto(url);
   await page.evaluate(() => window.__bench.interactive);
   await page.reload();
   const r = await page.evaluate(() => window.__bench.interactive);
@@ -248,19 +246,27 @@ async function warmFloor(browser) {
   return r;
 }
 
-async function staticFloor(browser) {
+/** The floor page, served by the same kind of static server as the renderer (not through request interception). */
+function floorDir() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nestbox-bench-floor-'));
+  const rows = Array.from({ length: 500 }, (_, i) => `<tr role="listitem"><td>vm-${i}</td><td>Linux · amd64</td><td>2 CPU</td><td>4 GB</td><td>20 GB</td><td>Stopped</td></tr>`).join('');
+  fs.writeFileSync(path.join(dir, 'index.html'), `<!doctype html><meta charset="utf-8"><title>floor</title><table>${rows}</table>`);
+  return dir;
+}
+
+async function staticFloor(browser, url) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
-  const rows = Array.from({ length: 500 }, (_, i) => `<tr role="listitem"><td>vm-${i}</td><td>Linux · amd64</td><td>2 CPU</td><td>4 GB</td><td>20 GB</td><td>Stopped</td></tr>`).join('');
   await page.addInitScript({ content: INSTRUMENT });
-  await page.route('http://floor.test/', (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><table>${rows}</table>` }));
-  await page.goto('http://floor.test/');
+  await page.goto(url);
   const r = await page.evaluate(() => window.__bench.interactive);
   await ctx.close();
   return r;
 }
 
 const srv = await serveRenderer();
+const fdir = floorDir();
+const floorSrv = await serveRenderer(fdir);
 const fake = await fakeBridgeScript();
 const browser = await launch();
 try {
@@ -269,13 +275,13 @@ try {
   const prog = [];
   for (let i = 0; i < RUNS; i++) {
     lib.push(await libraryFirstRender(browser, srv.url, fake));
-    floor.push(await staticFloor(browser));
+    floor.push(await staticFloor(browser, floorSrv.url));
   }
   const warm = [];
   const warmF = [];
   for (let i = 0; i < RUNS; i++) {
     warm.push(await warmFirstRender(browser, srv.url, fake));
-    warmF.push(await warmFloor(browser));
+    warmF.push(await warmFloor(browser, floorSrv.url));
   }
   for (let i = 0; i < Math.min(RUNS, 3); i++) prog.push(await progressFrames(browser, srv.url, fake));
   const served = await withServedLibrary(500, async (url) => {
@@ -346,4 +352,6 @@ try {
 } finally {
   await browser.close();
   await srv.close();
+  await floorSrv.close();
+  fs.rmSync(fdir, { recursive: true, force: true });
 }
