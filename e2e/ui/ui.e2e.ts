@@ -111,7 +111,8 @@ function startServe(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url: 
 }
 
 async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+  // Finished animations: a dialog caught mid-fade would mislead a reviewer.
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), animations: 'disabled' });
 }
 
 function qemuPids(): number[] {
