@@ -192,7 +192,7 @@ async function fetchLayer(job: FetchJob, post: (m: OutMessage) => void): Promise
               post({ type: 'checkpoint', compressed: cp.compressed, uncompressed: cp.uncompressed });
             }
           }
-          if (now - lastPost >= 50) {
+          if (now - lastPost >= 100) {
             lastPost = now;
             post({ type: 'progress', compressed: received, uncompressed: decoder.produced });
           }
