@@ -282,6 +282,31 @@ describe('QEMU backend, failures', () => {
     expect(qemuPids()).toEqual([]);
   });
 
+  it('a QEMU that dies on its own leaves the cause for the UI (state error) until the VM is stopped or started', async () => {
+    const name = 'crashes';
+    const dir = await makeGuestVm(home.root, name, 'amd64');
+    const fg = spawn(process.execPath, [NESTBOX_BIN, 'run', name, '--no-graphics'], { env: home.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(fg);
+    let out = '';
+    let err = '';
+    fg.stdout!.on('data', (d) => (out += d));
+    fg.stderr!.on('data', (d) => (err += d));
+    await waitFor('the VM to run', () => out.includes('is running'), 60_000);
+    const pid = readRuntime(dir)!.pid;
+    process.kill(pid, 'SIGSEGV');
+    const code = await new Promise<number | null>((r) => (fg.exitCode !== null ? r(fg.exitCode) : fg.once('exit', (c) => r(c))));
+    expect(code).toBe(1); // the foreground `run` reports the failure
+    expect(err).toContain(`Error: VM "${name}" failed: QEMU ended unexpectedly (killed by SIGSEGV)`);
+    const st = await machines().status(name);
+    expect(st.state).toBe('error');
+    expect(st.error?.message).toBe('QEMU ended unexpectedly (killed by SIGSEGV)');
+    expect(st.error?.fix).toContain('nestbox-qemu.log');
+    const s = await nestbox(['stop', name], home.env); // stopping a failed VM acknowledges it
+    expect(s.code).toBe(0);
+    expect((await machines().status(name)).state).toBe('stopped');
+    expect(qemuPids()).toEqual([]);
+  });
+
   it('a QEMU that refuses to start reports its own message and leaves nothing behind', async () => {
     const name = 'bad-config';
     const dir = await makeGuestVm(home.root, name, 'amd64');

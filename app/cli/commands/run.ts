@@ -38,7 +38,7 @@ export default defineCommand({
       });
     }
     const machines = new Machines(openHome());
-    const vm = machines.handle(name);
+    machines.handle(name); // NOT_FOUND early
     const before = await machines.status(name).catch(() => null);
     if (before?.state === 'suspended') {
       const flags = extraDisks.length > 0 || sharedDirs.length > 0 || values.vnc === true;
@@ -138,8 +138,7 @@ export default defineCommand({
       () => {},
     );
 
-    const { runningPid } = await import('../../core/library/locks');
-    while (runningPid(vm.dir) !== 0) await new Promise((r) => setTimeout(r, 100));
+    await machines.waitForExit(name);
     if (stopping) await stopping;
     restoreTty();
     process.stdin.pause();
@@ -147,6 +146,11 @@ export default defineCommand({
     process.off('SIGTERM', onTerm);
     process.off('SIGUSR1', onUsr1);
     const end = await machines.status(name);
+    if (end.state === 'error') {
+      stderr.write(`Error: VM "${name}" failed: ${end.error?.message ?? 'unknown cause'}\n`);
+      if (end.error?.fix) stderr.write(`Fix: ${end.error.fix}\n`);
+      return 1;
+    }
     say(end.state === 'suspended' ? `VM "${name}" is suspended.` : `VM "${name}" stopped.`);
     return 0;
   },

@@ -144,6 +144,10 @@ export interface HypervisorBackend {
   /** The guest's IPv4 address, waiting up to waitMs for it to appear; null when unknown. */
   ip(vm: VmHandle, o?: { waitMs?: number }): Promise<string | null>;
   connectionInfo(vm: VmHandle): Promise<ConnectionInfo>;
+  /** Optional: resolves when the VM's process has ended (default: Machines polls the lock). */
+  waitForExit?(vm: VmHandle): Promise<void>;
+  /** Optional: forget a kept failure cause (status stops reporting `error`). */
+  acknowledge?(vm: VmHandle): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

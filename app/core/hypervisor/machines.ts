@@ -170,9 +170,13 @@ export class Machines extends EventEmitter {
     return s;
   }
 
-  /** Clears a kept start error (the UI's "dismiss"). */
-  acknowledge(name: string): void {
+  /** Clears a kept failure (the UI's "dismiss"): a failed start's cause here, a crash's cause in the backend. */
+  async acknowledge(name: string): Promise<void> {
     this.errors.delete(name);
+    const vm = this.handle(name);
+    const b = await this.backendOf(vm);
+    await b.acknowledge?.(vm);
+    this.note(name, await b.status(vm));
   }
 
   async screenshot(name: string): Promise<Buffer> {
@@ -211,6 +215,15 @@ export class Machines extends EventEmitter {
   async connectionInfo(name: string): Promise<ConnectionInfo> {
     const vm = this.handle(name);
     return (await this.backendOf(vm)).connectionInfo(vm);
+  }
+
+  /** Resolves when the VM's process has ended (for a foreground `run`). */
+  async waitForExit(name: string): Promise<void> {
+    const vm = this.handle(name);
+    const b = await this.backendOf(vm);
+    if (b.waitForExit) await b.waitForExit(vm);
+    else while ((await b.status(vm)).pid !== undefined) await new Promise((r) => setTimeout(r, 100));
+    this.note(name, await b.status(vm));
   }
 
   /** Subscribes to state events; returns the unsubscribe function. */

@@ -13,7 +13,7 @@
  * inherited, so a small detached Node supervisor per VM (./supervisor.ts) takes it and runs QEMU as its child.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, createWriteStream, existsSync, openSync, promises as fsp, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, existsSync, openSync, promises as fsp, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -24,7 +24,7 @@ import { VM_FILES } from '../../library/home';
 import { PidLock, runningPid } from '../../library/locks';
 import { native } from '../../native';
 import type { Arch, VMConfig } from '../../library/config';
-import type { Availability, ConnectionInfo, DisplayEndpoint, HypervisorBackend, StartOptions, StopOptions, VmHandle, VmStatus } from '../backend';
+import type { Availability, ConnectionInfo, DisplayEndpoint, HypervisorBackend, StartOptions, StopOptions, VmError, VmHandle, VmStatus } from '../backend';
 import { hostRefusal } from '../backend';
 import { buildQemuArgs, shareTags, type QemuLaunch } from './cmdline';
 import { chooseAccel, defaultFindEnv, findFirmware, findQemu, findVirtiofsd, virtiofsdArgs, type FindEnv } from './find';
@@ -79,6 +79,37 @@ function isOurQemu(pid: number, vmDir: string): boolean {
     return cmd.includes('qemu-system') && cmd.includes(vmDir);
   } catch {
     return process.platform !== 'linux' && pidAlive(pid);
+  }
+}
+
+/** Where the cause of an unexpected end is kept (until the next start, stop or acknowledge). */
+export const ERROR_FILE = 'nestbox-error.json';
+
+/** A failure QEMU reported in its output (null for warnings only). */
+export function failureInLog(log: string): string | null {
+  let text: string;
+  try {
+    text = readFileSync(log, 'utf8');
+  } catch {
+    return null;
+  }
+  if (text.length === 0) return null;
+  const bad = text.split('\n').find((l) => /internal error|emulation failure|fatal|assertion|aborted|segmentation fault|guest-panicked|core dumped/i.test(l));
+  return bad ? bad.trim() : null;
+}
+
+function recordFailure(dir: string, message: string, qemuLog: string): void {
+  try {
+    writeFileSync(path.join(dir, ERROR_FILE), JSON.stringify({ code: 'HYPERVISOR', message, fix: `See ${qemuLog} for QEMU's output, then start the VM again.`, at: new Date().toISOString() }, null, 2) + '\n');
+  } catch {}
+}
+
+function readFailure(dir: string): VmError | null {
+  try {
+    const e = JSON.parse(readFileSync(path.join(dir, ERROR_FILE), 'utf8')) as VmError;
+    return typeof e.message === 'string' ? { code: e.code ?? 'HYPERVISOR', message: e.message, ...(e.fix ? { fix: e.fix } : {}) } : null;
+  } catch {
+    return null;
   }
 }
 
@@ -181,8 +212,9 @@ export class QemuBackend implements HypervisorBackend {
     if (runningPid(dir) !== 0) {
       throw new NestboxError('RUNNING', `VM "${name}" is already running.`, { fix: `Stop it first with \`nestbox stop ${name}\`, or use the running VM.`, details: { name } });
     }
-    // A runtime file without a lock is left over from a VM that ended; clear it.
+    // A runtime file without a lock is left over from a VM that ended; clear it (and a previous failure's cause).
     removeRuntime(dir);
+    await fsp.rm(path.join(dir, ERROR_FILE), { force: true });
 
     const statePath = path.join(dir, VM_FILES.qemuState);
     const meta: SuspendMeta | null = existsSync(statePath) ? readSuspendMeta(dir) : null;
@@ -426,6 +458,44 @@ export class QemuBackend implements HypervisorBackend {
       await fsp.rm(path.join(dir, STATE_META), { force: true });
     }
     await patchRuntime(dir, { state: restoring && meta.paused ? 'paused' : 'running' });
+    // While this process lives (a foreground `nestbox run`, the app), a QEMU that dies on its own — a crash or
+    // a kill that Nestbox did not ask for — leaves its cause for the UI instead of looking like a clean stop.
+    let exitedResolve!: () => void;
+    this.exits.set(dir, new Promise<void>((r) => (exitedResolve = r)));
+    child.once('exit', (code, signal) => {
+      try {
+        this.onUnexpectedExit(dir, pid, code, signal, qemuLog);
+      } finally {
+        this.exits.delete(dir);
+        exitedResolve();
+      }
+    });
+  }
+
+  /** Exit promises of the QEMUs this process started (resolve after a crash's cause is recorded). */
+  private readonly exits = new Map<string, Promise<void>>();
+
+  /** Resolves when the VM's process has ended (events when this process started it, else a lock poll). */
+  async waitForExit(vm: VmHandle): Promise<void> {
+    const mine = this.exits.get(vm.dir);
+    // Poll the lock (this also keeps the event loop alive: the QEMU child is unref'd).
+    while (runningPid(vm.dir) !== 0) await sleep(100);
+    if (mine) {
+      // Our child: let its exit handler record a crash's cause first (it fires right after the process ends).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([mine, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
+    }
+  }
+
+  private onUnexpectedExit(dir: string, pid: number, code: number | null, signal: NodeJS.Signals | null, qemuLog: string): void {
+    {
+      const now = readRuntime(dir);
+      // Gone or being stopped/suspended: someone else ended it on purpose.
+      if (!now || now.pid !== pid || now.state === 'stopping' || now.state === 'suspending') return;
+      if (code === 0 || signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP') return;
+      recordFailure(dir, `QEMU ended unexpectedly (${signal ? `killed by ${signal}` : `exit code ${code}`})`, qemuLog);
+    }
   }
 
   async stop(vm: VmHandle, o: StopOptions = {}): Promise<void> {
@@ -434,6 +504,11 @@ export class QemuBackend implements HypervisorBackend {
     const rt = readRuntime(dir);
     if (holder === 0) {
       if (rt) removeRuntime(dir, rt);
+      if (readFailure(dir)) {
+        // Stopping a failed VM acknowledges the failure.
+        await fsp.rm(path.join(dir, ERROR_FILE), { force: true });
+        return;
+      }
       if (existsSync(path.join(dir, VM_FILES.qemuState))) {
         // Like `tart stop` on a suspended VM: discard the saved state.
         await fsp.rm(path.join(dir, VM_FILES.qemuState), { force: true });
@@ -585,14 +660,27 @@ export class QemuBackend implements HypervisorBackend {
     const holder = runningPid(dir);
     const rt = readRuntime(dir);
     if (holder !== 0) {
-      return { state: rt?.state ?? 'starting', backend: 'qemu', ...(rt?.pid ? { pid: rt.pid } : holder > 0 ? { pid: holder } : {}) };
+      const pidInfo = rt?.pid ? { pid: rt.pid } : holder > 0 ? { pid: holder } : {};
+      // e.g. "KVM internal error": QEMU keeps the process but the machine is dead.
+      const why = rt ? failureInLog(rt.qemuLog) : null;
+      if (why) return { state: 'error', backend: 'qemu', error: { code: 'HYPERVISOR', message: `The VM failed: ${why}`, fix: `Stop it with \`nestbox stop ${vm.name}\`; the full QEMU output is in ${rt!.qemuLog}.` }, ...pidInfo };
+      return { state: rt?.state ?? 'starting', backend: 'qemu', ...pidInfo };
     }
     if (rt?.state === 'suspending' && existsSync(path.join(dir, `.${VM_FILES.qemuState}.tmp`))) {
       // QEMU has ended and the suspending process is finishing the state file: not stopped.
       const st = statSync(path.join(dir, `.${VM_FILES.qemuState}.tmp`));
       if (Date.now() - st.mtimeMs < 120_000) return { state: 'suspending', backend: 'qemu' };
     }
-    if (rt) removeRuntime(dir, rt);
+    if (rt) {
+      // QEMU ended without Nestbox stopping it: a failure QEMU reported in its log is kept as the cause.
+      if (rt.state !== 'stopping' && rt.state !== 'suspending') {
+        const why = failureInLog(rt.qemuLog);
+        if (why) recordFailure(dir, `QEMU ended unexpectedly: ${why}`, rt.qemuLog);
+      }
+      removeRuntime(dir, rt);
+    }
+    const failure = readFailure(dir);
+    if (failure) return { state: 'error', backend: 'qemu', error: failure };
     if (existsSync(path.join(dir, VM_FILES.qemuState))) return { state: 'suspended', backend: 'qemu' };
     return { state: 'stopped', backend: 'qemu' };
   }
@@ -642,6 +730,11 @@ export class QemuBackend implements HypervisorBackend {
       if (Date.now() >= deadline) return null;
       await sleep(250);
     }
+  }
+
+  /** Forgets a kept failure cause (the UI's "dismiss"). */
+  async acknowledge(vm: VmHandle): Promise<void> {
+    await fsp.rm(path.join(vm.dir, ERROR_FILE), { force: true });
   }
 
   async connectionInfo(vm: VmHandle): Promise<ConnectionInfo> {

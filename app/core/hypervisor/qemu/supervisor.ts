@@ -46,7 +46,8 @@ function main(): void {
   }
   child.once('exit', (code, signal) => {
     lock.close();
-    process.exit(code ?? (signal ? 1 : 0));
+    // Mirror QEMU: a polite signal is a normal end, anything else (SIGKILL, SIGSEGV…) is not.
+    process.exit(code ?? (signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGHUP' ? 0 : 128 + (signal === 'SIGKILL' ? 9 : 6)));
   });
 }
 
