@@ -209,6 +209,18 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
     };
   }, [stores, vm.name, running]);
 
+  // Keep the library thumbnail (and the dimmed "last screen" shown once stopped) current while the screen is open.
+  useEffect(() => {
+    if (!connected) return;
+    const shoot = () => void stores.client.request('vm.screenshot', { name: vm.name }).catch(() => {});
+    const first = setTimeout(shoot, 3000);
+    const every = setInterval(shoot, 10_000);
+    return () => {
+      clearTimeout(first);
+      clearInterval(every);
+    };
+  }, [stores, vm.name, connected]);
+
   if (endpoint?.kind === 'native-window') {
     return (
       <div className="screen-placeholder">
