@@ -4,7 +4,8 @@
  * possible: the amd64 guest boots once (then suspend → restore → ACPI stop), the arm64 guest boots once.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,6 +202,20 @@ describe('QEMU backend, amd64 guest', () => {
     expect(await guestUptime(m, name)).toBeGreaterThan(bannerUptime);
   });
 
+  it('a watching Machines refreshes the library thumbnail of a running VM', async () => {
+    const thumb = path.join(home.root, 'vms', name, VM_FILES.thumbnail);
+    const before = statSync(thumb).mtimeMs;
+    const m = new Machines(home.root, { pollMs: 100, thumbnailEveryMs: 100, load: (id) => (id === 'qemu' ? new QemuBackend() : null) });
+    const off = m.watch(() => {});
+    try {
+      await waitFor('a refreshed thumbnail', () => statSync(thumb).mtimeMs > before, 20_000);
+    } finally {
+      off();
+      m.close();
+    }
+    expect(PNG.sync.read(readFileSync(thumb)).width).toBe(1024);
+  });
+
   it('suspend saves the state and ends QEMU; run restores it and the guest uptime continues', async () => {
     const m = machines();
     const uptimeBefore = await guestUptime(m, name);
@@ -279,6 +294,34 @@ describe('QEMU backend, failures', () => {
     const rec = await nestbox(['run', 'corrupt-disk', '--recovery'], home.env);
     expect(rec.code).toBe(1);
     expect(rec.stderr).toContain('Recovery mode is a macOS guest feature');
+    expect(qemuPids()).toEqual([]);
+  });
+
+  it('--vnc also serves the display on loopback TCP, with a password', async () => {
+    const name = 'vnc-tcp';
+    await makeGuestVm(home.root, name, 'amd64');
+    const r = await nestbox(['run', name, '--no-graphics', '--vnc', '--detach'], home.env);
+    expect(r.code).toBe(0);
+    const m = /Display: vnc:\/\/:([^@]+)@127\.0\.0\.1:(\d+)/.exec(r.stdout);
+    expect(m).not.toBeNull();
+    const info = await machines().connectionInfo(name);
+    expect(info.vnc).toEqual({ kind: 'vnc-tcp', host: '127.0.0.1', port: Number(m![2]), password: m![1] });
+    // RFB handshake: version, then the server offers only VNC authentication (type 2).
+    const offered = await new Promise<number[]>((resolve, reject) => {
+      const sock = net.connect(Number(m![2]), '127.0.0.1');
+      let buf = Buffer.alloc(0);
+      sock.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length === 12) sock.write('RFB 003.008\n');
+        if (buf.length > 12 && buf.length >= 13 + buf[12]!) {
+          resolve([...buf.subarray(13, 13 + buf[12]!)]);
+          sock.destroy();
+        }
+      });
+      sock.on('error', reject);
+    });
+    expect(offered).toEqual([2]);
+    expect((await nestbox(['stop', name, '--timeout', '0'], home.env)).code).toBe(0);
     expect(qemuPids()).toEqual([]);
   });
 
