@@ -3,8 +3,8 @@
  * busybox init, driven through the built `nestbox` CLI and the core `Machines` API. Each guest boots as few times as
  * possible: the amd64 guest boots once (then suspend → restore → ACPI stop), the arm64 guest boots once.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -21,15 +21,17 @@ import { NESTBOX_BIN, nestbox, tempHome, type TempHome } from '../test/helpers';
 let home: TempHome;
 const children: ChildProcess[] = [];
 
+/** QEMU (and virtiofsd / supervisor) processes working for this test's VMs: /proc scan, zombies excluded. */
 function qemuPids(): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', `(qemu-system|virtiofsd).*${home.root}`], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
+      if (/qemu-system|virtiofsd/.test(cmd) && cmd.includes(home.root)) out.push(Number(e));
+    } catch {}
   }
+  return out.sort((a, b) => a - b);
 }
 
 async function waitFor<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
