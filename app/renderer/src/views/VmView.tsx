@@ -132,7 +132,7 @@ function VmToolbar({ vm, back }: { vm: VmDetail; back: React.ReactNode }) {
         </span>
       </div>
       <div className="vm-controls" role="toolbar" aria-label="VM controls">
-        {ip && (
+        {ip && running && (
           <span className="ip">
             <span className="muted small">IP</span> <span className="mono">{ip}</span>
             <button
@@ -148,7 +148,7 @@ function VmToolbar({ vm, back }: { vm: VmDetail; back: React.ReactNode }) {
             </button>
           </span>
         )}
-        {vm.ssh && <span className="mono small muted" title="SSH">ssh -p {vm.ssh.port} {vm.ssh.host}</span>}
+        {vm.ssh && running && <span className="mono small muted" title="SSH">ssh -p {vm.ssh.port} {vm.ssh.host}</span>}
         {(s === 'stopped' || s === 'suspended' || s === 'error') && (
           <button type="button" className="button button-primary" disabled={!vm.canRun.ok} onClick={() => act('start')}>
             <IconPlay /> {s === 'suspended' ? 'Resume' : 'Start'}
