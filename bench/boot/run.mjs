@@ -100,9 +100,12 @@ async function main() {
   const mem = `${Math.floor(cfg.memorySize / 1048576)}M`;
   const serialLog = path.join(handDir, 'serial.log');
   // What a person would type to boot this disk with UEFI, user networking and a serial log.
-  const handArgs = [
-    ...(arch === 'amd64' ? ['-machine', 'q35'] : ['-machine', 'virt', '-cpu', 'cortex-a57']),
-    '-accel', 'tcg', '-smp', String(cfg.cpuCount), '-m', mem,
+  // Same accelerator as Nestbox picked (learned from its warm-up run).
+  let accel = 'tcg';
+  const handArgs = () => [
+    ...(arch === 'amd64' ? ['-machine', 'q35'] : ['-machine', 'virt', '-cpu', accel === 'tcg' ? 'cortex-a57' : 'host']),
+    ...(arch === 'amd64' && accel !== 'tcg' ? ['-cpu', 'host'] : []),
+    '-accel', accel, '-smp', String(cfg.cpuCount), '-m', mem,
     '-drive', `if=pflash,format=raw,readonly=on,file=${fw.code}`,
     '-drive', `if=pflash,format=raw,file=${path.join(handDir, 'vars.fd')}`,
     '-drive', `file=${path.join(handDir, 'disk.img')},format=raw,if=virtio`,
@@ -114,7 +117,7 @@ async function main() {
     rmSync(serialLog, { force: true });
     const e0 = uptimeMs();
     const t0 = performance.now();
-    const p = spawn(qemu, handArgs, { stdio: 'ignore' });
+    const p = spawn(qemu, handArgs(), { stdio: 'ignore' });
     const kill = () => p.exitCode === null && p.kill('SIGKILL');
     cleanup.push(kill);
     const qemuStart = startedAtMs(p.pid);
@@ -135,6 +138,7 @@ async function main() {
     const rtFile = path.join(vmDir, 'nestbox-runtime.json');
     await until('the runtime file', () => existsSync(rtFile));
     const rt = JSON.parse(readFileSync(rtFile, 'utf8'));
+    accel = rt.accel;
     const qemuStart = startedAtMs(rt.pid);
     const t1 = await until('nestbox banner', () => hasBanner(log));
     const cpu = cpuMs(rt.pid);
@@ -145,7 +149,10 @@ async function main() {
     });
     // `nestbox stop`: measure when QEMU exits and when the command returns.
     const stopT0 = performance.now();
-    const stop = spawn(process.execPath, [NESTBOX, 'stop', 'bench'], { env, stdio: 'ignore' });
+    const stop = spawn(process.execPath, [NESTBOX, 'stop', 'bench'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stopErr = '';
+    stop.stderr.on('data', (d) => (stopErr += d));
+    stop.once('exit', (code) => code !== 0 && console.error(`nestbox stop exited ${code}: ${stopErr.trim()}`));
     let qemuExit = 0;
     const watch = (async () => {
       qemuExit = await until('QEMU exit', () => !alive(rt.pid), 120_000, 2);
@@ -156,9 +163,10 @@ async function main() {
     return { boot: t1 - t0, pre: qemuStart - e0, cpu, stopTotal: stopReturn - stopT0, afterExit: stopReturn - qemuExit };
   }
 
-  console.log(`boot benchmark (${arch}, TCG, ${cfg.cpuCount} CPU, ${mem}); warm-up…`);
-  await bootHand();
+  console.log(`boot benchmark (${arch}, ${cfg.cpuCount} CPU, ${mem}); warm-up…`);
   await bootNestbox();
+  await bootHand();
+  console.log(`accelerator: ${accel}`);
   const hand = [];
   const nb = [];
   for (let i = 0; i < rounds; i++) {

@@ -4,7 +4,7 @@
  * bytes and VM folders can be deep): `$XDG_RUNTIME_DIR/nestbox/<hash>` or `/tmp/nestbox-<uid>/<hash>`, mode 0700.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NestboxError } from '../../errors';
@@ -112,7 +112,15 @@ export async function writeRuntime(vmDir: string, rt: QemuRuntime): Promise<void
 export async function patchRuntime(vmDir: string, patch: Partial<QemuRuntime>): Promise<void> {
   const rt = readRuntime(vmDir);
   if (!rt) return;
-  await writeRuntime(vmDir, { ...rt, ...patch });
+  const file = path.join(vmDir, RUNTIME_FILE);
+  const tmp = path.join(vmDir, `.${RUNTIME_FILE}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    writeFileSync(tmp, JSON.stringify({ ...rt, ...patch }, null, 2) + '\n', { mode: 0o600 });
+    // Never bring back the file of a VM that ended (or was restarted) meanwhile.
+    if (readRuntime(vmDir)?.pid === rt.pid) renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 /** Removes the runtime file and the socket directory of a VM that is no longer running. */
