@@ -136,8 +136,17 @@ async function main() {
     const p = spawn(process.execPath, [NESTBOX, 'run', 'bench', '--no-graphics'], { env, stdio: 'ignore' });
     cleanup.push(() => p.exitCode === null && p.kill('SIGKILL'));
     const rtFile = path.join(vmDir, 'nestbox-runtime.json');
-    await until('the runtime file', () => existsSync(rtFile));
-    const rt = JSON.parse(readFileSync(rtFile, 'utf8'));
+    const wall0 = Date.now() - 1000;
+    const fresh = () => {
+      try {
+        const r = JSON.parse(readFileSync(rtFile, 'utf8'));
+        return Date.parse(r.startedAt) >= wall0 ? r : null;
+      } catch {
+        return null;
+      }
+    };
+    await until('the runtime file of this run', () => fresh() !== null);
+    const rt = fresh();
     accel = rt.accel;
     const qemuStart = startedAtMs(rt.pid);
     const t1 = await until('nestbox banner', () => hasBanner(log));
