@@ -92,6 +92,13 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream): number {
 }
 
 export function main(argv: string[]): void {
+  // A reader that goes away (`nestbox run vm | head`) must not crash the command with an unhandled EPIPE: output
+  // stops, the command carries on (a foreground VM keeps running until Ctrl-C or its end).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
   runCli(argv, { stdout: process.stdout, stderr: process.stderr }).then(
     (code) => {
       process.exitCode = code;
