@@ -6,7 +6,7 @@ import type { Home } from '../library/home';
 import { FileLock } from '../library/locks';
 import { TempDir } from '../library/tmp';
 import { native } from '../native';
-import { cancelledError, type ProgressItem, type TaskContext } from '../tasks/context';
+import { cancelledError, coalesce, type ProgressItem, type TaskContext } from '../tasks/context';
 import { autoPrune, EXPLICITLY_PULLED, freeSpace, gcCache, linkTag, MANIFEST_FILE, resolveCached, digestDir, touchAccess, encodeHost } from './cache';
 import { defaultCredentialStore, type CredentialStore } from './credentials';
 import { readBody, registryErrorText } from './http';
@@ -299,23 +299,8 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, jf: Journa
     items.set(l.index, { id: l.desc.digest + '#' + l.index, label: `disk layer ${l.index + 1}/${plan.disks.length}`, state: fin ? 'done' : 'pending', done: fin ? l.size : 0, total: l.size });
   }
   const changed = new Set<number>();
-  let lastEmit = 0;
-  let trailing: NodeJS.Timeout | null = null;
-  // Coalesce to ≤10 updates/s, but never drop the latest state: a skipped update is sent when the interval ends.
-  const emit = (force = false) => {
-    const now = Date.now();
-    if (!force && now - lastEmit < 100) {
-      trailing ??= setTimeout(() => {
-        trailing = null;
-        emit(true);
-      }, 100 - (now - lastEmit));
-      return;
-    }
-    if (trailing) {
-      clearTimeout(trailing);
-      trailing = null;
-    }
-    lastEmit = now;
+  // Coalesce to ≤10 updates/s, but never drop the latest state (see coalesce).
+  const progress = coalesce(() => {
     const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
     safeProgress(ctx, {
       step: 'Downloading disk layers',
@@ -326,7 +311,8 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, jf: Journa
       items: [...changed].map((i) => ({ ...items.get(i)!, done: doneU.get(i)! })),
     });
     changed.clear();
-  };
+  });
+  const emit = (force = false) => progress.request(force);
   for (const l of plan.disks) changed.add(l.index);
   emit(true);
 
@@ -464,7 +450,7 @@ async function fetchDisk(home: Home, reg: Registry, diskPath: string, jf: Journa
     emit(true);
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
-    if (trailing) clearTimeout(trailing);
+    progress.cancel();
     await pool.destroy();
   }
 }

@@ -8,7 +8,7 @@ import { vmDir, type Home } from '../library/home';
 import { runningPid } from '../library/locks';
 import { TempDir } from '../library/tmp';
 import { native } from '../native';
-import { cancelledError, throwIfCancelled, type ProgressItem, type TaskContext } from '../tasks/context';
+import { cancelledError, coalesce, throwIfCancelled, type ProgressItem, type TaskContext } from '../tasks/context';
 import { digestDir, gcCache, linkTag, MANIFEST_FILE, resolveCached } from './cache';
 import { defaultCredentialStore, type CredentialStore } from './credentials';
 import { readBody, registryErrorText, request } from './http';
@@ -140,23 +140,8 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
   const compC = new Map<number, number>();
   const items = new Map<number, ProgressItem>(chunks.map((c) => [c.index, { id: `chunk-${c.index}`, label: `disk layer ${c.index + 1}/${chunks.length}`, state: 'pending', done: 0, total: c.size }]));
   const changed = new Set<number>(chunks.map((c) => c.index));
-  let lastEmit = 0;
-  let trailing: NodeJS.Timeout | null = null;
-  // Coalesce to ≤10 updates/s, but never drop the latest state: a skipped update is sent when the interval ends.
-  const emit = (force = false) => {
-    const now = Date.now();
-    if (!force && now - lastEmit < 100) {
-      trailing ??= setTimeout(() => {
-        trailing = null;
-        emit(true);
-      }, 100 - (now - lastEmit));
-      return;
-    }
-    if (trailing) {
-      clearTimeout(trailing);
-      trailing = null;
-    }
-    lastEmit = now;
+  // Coalesce to ≤10 updates/s, but never drop the latest state (see coalesce).
+  const progress = coalesce(() => {
     const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
     safeProgress(ctx, {
       step: 'Compressing and uploading disk layers',
@@ -167,7 +152,8 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
       items: [...changed].map((i) => ({ ...items.get(i)!, done: readU.get(i) ?? 0 })),
     });
     changed.clear();
-  };
+  });
+  const emit = (force = false) => progress.request(force);
   emit(true);
 
   const known = await knownLayers(home);
@@ -273,7 +259,7 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
     if (failure !== null) throw failure;
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
-    if (trailing) clearTimeout(trailing);
+    progress.cancel();
     await pool.destroy();
   }
   emit(true);

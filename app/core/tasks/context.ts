@@ -50,3 +50,31 @@ export function cancelledError(what = 'The operation'): NestboxError {
 export function throwIfCancelled(signal: AbortSignal, what?: string): void {
   if (signal.aborted) throw cancelledError(what);
 }
+
+/**
+ * Rate-limits a progress sender: `request()` sends at most once per `intervalMs`; a request inside the interval is
+ * deferred to its end, so the latest state is never dropped. `request(true)` sends now (e.g. the final state);
+ * `cancel()` drops a deferred send (call it when the operation ends).
+ */
+export function coalesce(send: () => void, intervalMs = 100): { request(force?: boolean): void; cancel(): void } {
+  let last = 0;
+  let trailing: NodeJS.Timeout | null = null;
+  const cancel = () => {
+    if (trailing) clearTimeout(trailing);
+    trailing = null;
+  };
+  const request = (force = false) => {
+    const now = Date.now();
+    if (!force && now - last < intervalMs) {
+      trailing ??= setTimeout(() => {
+        trailing = null;
+        request(true);
+      }, intervalMs - (now - last));
+      return;
+    }
+    cancel();
+    last = now;
+    send();
+  };
+  return { request, cancel };
+}

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { NestboxError } from '../errors';
-import { cancelledError, type ProgressItem, type ProgressUnit, type ProgressUpdate, type TaskContext } from './context';
+import { cancelledError, type ProgressItem, type ProgressUpdate, type TaskContext } from './context';
 
 export type TaskKind = 'pull' | 'push' | 'clone' | 'create' | 'ipsw-download' | 'disk-resize';
 export type TaskState = 'running' | 'done' | 'failed' | 'cancelled';
@@ -26,13 +26,7 @@ export interface TaskResource {
   mode: 'read' | 'write';
 }
 
-export interface TaskProgressSnapshot {
-  step?: string;
-  done?: number;
-  total?: number;
-  unit?: ProgressUnit;
-  secondary?: { label: string; done: number; total: number; unit: ProgressUnit };
-  items?: ProgressItem[];
+export interface TaskProgressSnapshot extends ProgressUpdate {
   /** Units of the main counter per second, smoothed (absent until measurable). */
   rate?: number;
   etaSeconds?: number;
