@@ -4,12 +4,12 @@
  * guest's banner and stops — all through the built `nestbox` CLI.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runningPid } from '../app/core/library/locks';
 import { ensureGuest, GUEST_BANNER, makeGuestVm } from '../test/guests/build';
-import { nestbox, tempHome, type TempHome } from '../test/helpers';
+import { nestbox, processesMatching, tempHome, waitFor, type TempHome } from '../test/helpers';
 import { startRegistry, type StartedRegistry } from '../test/helpers/registry';
 
 let home: TempHome;
@@ -26,27 +26,7 @@ function sha256File(file: string): Promise<string> {
 }
 
 /** QEMU processes working on this test's home (found through /proc, so nothing else is touched). */
-function qemuPids(): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-      if (cmd.includes('qemu-system') && cmd.includes(home.root)) out.push(Number(e));
-    } catch {}
-  }
-  return out;
-}
-
-async function waitFor<T>(what: string, fn: () => T | null | undefined | false, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const qemuPids = () => processesMatching(/qemu-system/, home.root);
 
 beforeAll(async () => {
   home = tempHome('nboci-run-');

@@ -4,7 +4,7 @@
  * possible: the amd64 guest boots once (then suspend → restore → ACPI stop), the arm64 guest boots once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -16,32 +16,14 @@ import { withQmp } from '../app/core/hypervisor/qemu/qmp';
 import { VM_FILES } from '../app/core/library/home';
 import { runningPid } from '../app/core/library/locks';
 import { ensureGuest, makeGuestVm, GUEST_BANNER } from '../test/guests/build';
-import { NESTBOX_BIN, nestbox, tempHome, type TempHome } from '../test/helpers';
+import { NESTBOX_BIN, nestbox, processesMatching, tempHome, waitFor, type TempHome } from '../test/helpers';
 
 let home: TempHome;
 const children: ChildProcess[] = [];
 
 /** QEMU (and virtiofsd / supervisor) processes working for this test's VMs: /proc scan, zombies excluded. */
 function qemuPids(): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
-      if (/qemu-system|virtiofsd/.test(cmd) && cmd.includes(home.root)) out.push(Number(e));
-    } catch {}
-  }
-  return out.sort((a, b) => a - b);
-}
-
-async function waitFor<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return processesMatching(/qemu-system|virtiofsd/, home.root);
 }
 
 function serialLog(name: string): string {

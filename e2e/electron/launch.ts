@@ -119,12 +119,7 @@ export async function launchApp(o: { home?: string; env?: NodeJS.ProcessEnv } = 
 }
 
 /** Polls `fn` until it returns a truthy value, or fails with what was awaited. */
-export async function waitFor<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { waitFor } from '../../test/helpers';
+
+export { waitFor };
+

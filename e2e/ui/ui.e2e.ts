@@ -13,7 +13,7 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NESTBOX_BIN, ROOT, nestbox, tempHome, type TempHome } from '../../test/helpers';
+import { NESTBOX_BIN, ROOT, nestbox, tempHome, waitFor, type TempHome } from '../../test/helpers';
 import { pushTestImage, startRegistry, type StartedRegistry } from '../../test/helpers/registry';
 import { makeGuestVm, GUEST_BANNER } from '../../test/guests/build';
 
@@ -79,16 +79,6 @@ function startThrottleProxy(targetPort: number, rate: number): Promise<ThrottleP
       }),
     ),
   );
-}
-
-async function waitFor<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function startServe(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url: string; stderr: () => string }> {

@@ -1,6 +1,6 @@
 /** Shared helpers for tests that use real files, processes and servers. */
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -47,4 +47,28 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { input?: 
 /** Runs the built `nestbox` CLI (bin/nestbox.js → dist/) with the given environment. */
 export function nestbox(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
   return run(process.execPath, [NESTBOX_BIN, ...args], { env, input });
+}
+
+/** Polls `fn` every 100 ms until it returns a truthy value (returned), or fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Pids of live processes whose command line matches `pattern` and mentions `including` (a test's own temp dir). */
+export function processesMatching(pattern: RegExp, including: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
+      if (pattern.test(cmd) && cmd.includes(including)) out.push(Number(e));
+    } catch {}
+  }
+  return out.sort((a, b) => a - b);
 }
