@@ -84,7 +84,8 @@ async function sourceDir(home: Home, source: string): Promise<string> {
 /**
  * Pushes a VM (or a cached image) to one or more references (tart-format.md §4 Push). Disk chunks are compressed in
  * worker threads and streamed to the registry as they are compressed, `concurrency` chunks at a time; chunks already
- * known (pushed or pulled before, same content) are HEAD-checked and skipped without compressing.
+ * known (in the manifest the target tag has in the registry now, or pushed/pulled here before; same uncompressed
+ * digest and size) are HEAD-checked and, when the registry has the blob, reused without compressing or uploading.
  */
 export async function push(home: Home, source: string, targets: string[], o: PushOptions, ctx: TaskContext): Promise<{ digest: string }> {
   if (targets.length === 0) throw new NestboxError('INVALID_ARGUMENT', 'No target given to push to.', { fix: 'Name at least one remote reference, e.g. ghcr.io/org/image:tag.' });
@@ -156,8 +157,12 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
   const emit = (force = false) => progress.request(force);
   emit(true);
 
-  const known = await knownLayers(home);
   const mediaType = compression === 'zstd' ? DISK_ZSTD : DISK_V2;
+  // Layers the target tags already hold in the registry (e.g. pushed from another machine or by Tart) come first:
+  // their blobs are the likeliest to exist there. Then this home's record and its cached images.
+  const known = new Map<string, KnownLayer[]>();
+  for (const g of groups.values()) for (const t of g.targets) addKnown(known, await existingLayers(g.reg, t, mediaType, ctx));
+  addKnown(known, await knownLayers(home));
   // The look-up costs a hashing pass per chunk: only worth it when chunks of this media type are known at all.
   const knownOfType = [...known.keys()].filter((k) => k.startsWith(`${mediaType} `)).length;
 
@@ -169,7 +174,8 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
       if (e instanceof PoolJobError && e.kind === 'nospace') return mapSpaceError(Object.assign(new Error(e.message), { code: 'ENOSPC' }), 'push', home.tmp);
       return e;
     };
-    // A chunk this machine has pushed or pulled before (same content, same compression): HEAD-skip without compressing.
+    // A chunk the target tag already holds, or this machine has pushed or pulled before (same content, same size, same
+    // compression): HEAD-skip without compressing.
     if (knownOfType > 0) {
       let ud: string;
       try {
@@ -177,11 +183,12 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
       } catch (e) {
         throw poolErr(e);
       }
-      const hit = known.get(`${mediaType} ${ud}`);
-      if (hit) {
+      for (const hit of known.get(`${mediaType} ${ud}`) ?? []) {
+        if (hit.usize !== undefined && hit.usize !== c.size) continue;
         let everywhere = true;
-        for (const reg of regs) if (!(await reg.blobExists(hit.digest))) everywhere = false;
+        for (const reg of regs) if (everywhere && !(await blobExistsOrFalse(reg, hit.digest, ctx))) everywhere = false;
         if (everywhere) {
+          // Same annotations as a freshly compressed layer (tart-format.md §4): only the blob is reused.
           layers[c.index] = { mediaType, digest: hit.digest, size: hit.size, annotations: { [ANN_UNCOMPRESSED_SIZE]: String(c.size), [ANN_UNCOMPRESSED_DIGEST]: ud } };
           readU.set(c.index, c.size);
           sentC.set(c.index, hit.size);
@@ -425,11 +432,69 @@ class BlobUpload {
 
 const LAYER_RECORD = 'nestbox-layer-digests.json';
 
-/** uncompressed digest → compressed blob, from cached images' manifests and earlier pushes from this home. */
-async function knownLayers(home: Home): Promise<Map<string, { digest: string; size: number }>> {
-  const out = new Map<string, { digest: string; size: number }>();
+/** A compressed disk-layer blob known for `<mediaType> <uncompressed digest>`; `usize` = uncompressed size when known. */
+interface KnownLayer {
+  digest: string;
+  size: number;
+  usize?: number;
+}
+
+const SHA256 = /^sha256:[a-f0-9]{64}$/;
+
+function addKnown(into: Map<string, KnownLayer[]>, from: Iterable<[string, KnownLayer]>): void {
+  for (const [k, v] of from) {
+    if (!SHA256.test(String(v?.digest)) || !Number.isSafeInteger(v.size) || v.size < 0) continue;
+    const list = into.get(k) ?? [];
+    if (!list.some((l) => l.digest === v.digest)) list.push(v);
+    into.set(k, list);
+  }
+}
+
+/**
+ * The disk layers (of `mediaType`) of the manifest the registry holds for target `t` now, if any. Best effort: a
+ * missing tag yields nothing, and any other failure only costs the optimisation (logged), never the push.
+ */
+async function existingLayers(reg: Registry, t: RemoteName, mediaType: string, ctx: TaskContext): Promise<[string, KnownLayer][]> {
+  const out: [string, KnownLayer][] = [];
   try {
-    const rec = JSON.parse(await fsp.readFile(path.join(home.root, LAYER_RECORD), 'utf8')) as Record<string, { digest: string; size: number }>;
+    const res = await reg.send('GET', reg.url(`manifests/${formatReference(t.reference)}`), { headers: { Accept: MANIFEST_MEDIA_TYPE } });
+    const body = await readBody(res, 4 * 1024 * 1024);
+    if (res.statusCode === 404) return out;
+    if (res.statusCode !== 200) {
+      ctx.log(`Not reusing layers of ${formatRemoteName(t)}: the registry answered ${res.statusCode} for its manifest.`);
+      return out;
+    }
+    const m = JSON.parse(body.toString('utf8')) as { layers?: unknown };
+    if (!Array.isArray(m.layers)) return out;
+    for (const l of m.layers as Descriptor[]) {
+      if (l?.mediaType !== mediaType) continue;
+      const ud = l.annotations?.[ANN_UNCOMPRESSED_DIGEST];
+      const us = l.annotations?.[ANN_UNCOMPRESSED_SIZE];
+      if (!ud || !SHA256.test(ud) || !us || !/^\d+$/.test(us) || !Number.isSafeInteger(Number(us))) continue;
+      out.push([`${mediaType} ${ud}`, { digest: l.digest, size: Number(l.size), usize: Number(us) }]);
+    }
+  } catch (e) {
+    if (ctx.signal.aborted) throw cancelledError('The push');
+    ctx.log(`Not reusing layers of ${formatRemoteName(t)}: ${(e as Error).message}`);
+  }
+  return out;
+}
+
+/** HEAD a blob; an unexpected answer only means "upload it" (the upload reports real problems). */
+async function blobExistsOrFalse(reg: Registry, digest: string, ctx: TaskContext): Promise<boolean> {
+  try {
+    return await reg.blobExists(digest);
+  } catch (e) {
+    if (ctx.signal.aborted) throw cancelledError('The push');
+    return false;
+  }
+}
+
+/** uncompressed digest → compressed blob, from cached images' manifests and earlier pushes from this home. */
+async function knownLayers(home: Home): Promise<Map<string, KnownLayer>> {
+  const out = new Map<string, KnownLayer>();
+  try {
+    const rec = JSON.parse(await fsp.readFile(path.join(home.root, LAYER_RECORD), 'utf8')) as Record<string, KnownLayer>;
     for (const [k, v] of Object.entries(rec)) out.set(k, v);
   } catch {}
   try {
@@ -438,7 +503,7 @@ async function knownLayers(home: Home): Promise<Map<string, { digest: string; si
     for (const img of await listCachedImages(home)) {
       try {
         const m = JSON.parse(await fsp.readFile(path.join(img.dir, MANIFEST_FILE), 'utf8'));
-        for (const l of planImage(m, img.name).disks) out.set(`${l.desc.mediaType} ${l.digest}`, { digest: l.desc.digest, size: l.desc.size });
+        for (const l of planImage(m, img.name).disks) out.set(`${l.desc.mediaType} ${l.digest}`, { digest: l.desc.digest, size: l.desc.size, usize: l.size });
       } catch {}
     }
   } catch {}
@@ -447,13 +512,14 @@ async function knownLayers(home: Home): Promise<Map<string, { digest: string; si
 
 async function recordLayers(home: Home, layers: Descriptor[]): Promise<void> {
   try {
-    let rec: Record<string, { digest: string; size: number }> = {};
+    let rec: Record<string, KnownLayer> = {};
     try {
       rec = JSON.parse(await fsp.readFile(path.join(home.root, LAYER_RECORD), 'utf8'));
     } catch {}
     for (const l of layers) {
       const ud = l.annotations?.[ANN_UNCOMPRESSED_DIGEST];
-      if (ud) rec[`${l.mediaType} ${ud}`] = { digest: l.digest, size: l.size };
+      const us = Number(l.annotations?.[ANN_UNCOMPRESSED_SIZE]);
+      if (ud) rec[`${l.mediaType} ${ud}`] = { digest: l.digest, size: l.size, ...(Number.isSafeInteger(us) ? { usize: us } : {}) };
     }
     const keys = Object.keys(rec);
     for (const k of keys.slice(0, Math.max(0, keys.length - 4096))) delete rec[k]; // bounded
