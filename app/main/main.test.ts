@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newLinuxConfig, serializeConfig } from '../core/library/config';
+import { waitFor } from '../../test/helpers';
 import { fakeElectron, rec, type FakeBrowserWindow } from '../../test/helpers/electron-main-standin';
 import { EVENT_CHANNEL, INVOKE_CHANNEL } from './ipc-binding';
 import { APP_ENTRY_URL, CONTENT_SECURITY_POLICY, mainWindowOptions } from './window-options';
@@ -23,15 +24,7 @@ const appPath = path.resolve(__dirname, '..', '..');
 const saved = { TART_HOME: process.env.TART_HOME, NESTBOX_USER_DATA: process.env.NESTBOX_USER_DATA, HOME: process.env.HOME };
 let win: FakeBrowserWindow;
 
-async function until<T>(what: string, fn: () => T | null | undefined | false, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = <T>(what: string, fn: () => T | null | undefined | false, ms = 10_000) => waitFor(what, fn, ms, 20);
 
 function invoke(method: string, params: unknown, frameUrl = APP_ENTRY_URL, sender: unknown = win.webContents) {
   const h = rec.ipcHandlers.get(INVOKE_CHANNEL)!;

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { createClient, type ApiClient } from '../api/wire';
 import type { TaskInfo } from '../api/models';
 import { homePaths, openHome } from '../core/library/home';
-import { nestbox, tempHome, type TempHome } from '../../test/helpers';
+import { nestbox, tempHome, waitFor, type TempHome } from '../../test/helpers';
 import { connectBridge, type NodeBridge } from './node-client';
 import { startServer, type RunningServer } from './server';
 
@@ -55,15 +55,7 @@ function upgradeStatus(url: string, headers: Record<string, string>): Promise<nu
   });
 }
 
-async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = <T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000) => waitFor(what, f, timeoutMs, 20);
 
 describe('nestbox serve', () => {
   let home: TempHome;

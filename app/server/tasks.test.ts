@@ -12,7 +12,7 @@ import { pullTempName } from '../core/oci/pull';
 import { parseRemoteNameOrThrow } from '../core/oci/reference';
 import { Registry } from '../core/oci/registry';
 import { CredentialStore } from '../core/oci/credentials';
-import { tempHome, type TempHome } from '../../test/helpers';
+import { tempHome, waitFor, type TempHome } from '../../test/helpers';
 import { pushTestImage, startRegistry, type StartedRegistry } from '../../test/helpers/registry';
 import { startFaultProxy, type FaultProxy } from '../../test/oci/faultProxy';
 import { connectBridge, type NodeBridge } from './node-client';
@@ -33,15 +33,7 @@ function noise(n: number, seed: number): Buffer {
   return b;
 }
 
-async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = <T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000) => waitFor(what, f, timeoutMs, 20);
 
 /** The pull's resume journal in its temp dir (the newest valid record of its nestbox-pull*.json files), or null. */
 function readJournal(dir: string): { manifestDigest: string; partial: Record<string, { compressed: number }>; seq?: number } | null {

@@ -11,20 +11,12 @@ import { readRuntime } from '../core/hypervisor/qemu/runtime';
 import { openHome } from '../core/library/home';
 import { createService, type Service } from '../service';
 import { runningPid } from '../core/library/locks';
-import { nestbox, tempHome, type TempHome } from '../../test/helpers';
+import { nestbox, tempHome, waitFor, type TempHome } from '../../test/helpers';
 import { makeGuestVm } from '../../test/guests/build';
 import { connectBridge, type NodeBridge } from './node-client';
 import { startServer, type RunningServer } from './server';
 
-async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = <T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000) => waitFor(what, f, timeoutMs, 25);
 
 /** Opens a WebSocket and collects binary frames; resolves with the refusal status if the upgrade is refused. */
 function openVnc(url: string, headers: Record<string, string>): Promise<{ ws: WebSocket; frames: Buffer[]; closed: Promise<{ code: number; reason: string }> } | { status: number }> {

@@ -2,18 +2,10 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, openSync, wr
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { homePaths } from '../core/library/home';
-import { tempHome, type TempHome } from '../../test/helpers';
+import { tempHome, waitFor, type TempHome } from '../../test/helpers';
 import { watchLibrary, type LibraryChange, type LibraryWatcher } from './library-watcher';
 
-async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = <T>(what: string, f: () => T | undefined | false, timeoutMs = 5000) => waitFor(what, f, timeoutMs, 10);
 
 const settle = () => new Promise((r) => setTimeout(r, 400));
 

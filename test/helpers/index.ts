@@ -49,14 +49,14 @@ export function nestbox(args: string[], env: NodeJS.ProcessEnv, input?: string):
   return run(process.execPath, [NESTBOX_BIN, ...args], { env, input });
 }
 
-/** Polls `fn` every 100 ms until it returns a truthy value (returned), or fails after `timeoutMs` naming `what`. */
-export async function waitFor<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+/** Polls `fn` every `pollMs` until it returns a truthy value (returned), or fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 30_000, pollMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

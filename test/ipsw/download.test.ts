@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NestboxError } from '../../app/core/errors';
 import { homePaths } from '../../app/core/library/home';
 import type { TaskContext, ProgressUpdate } from '../../app/core/tasks/context';
 import {
@@ -16,7 +15,7 @@ import {
   readCachedCatalog,
   macGuestsUnsupported,
 } from '../../app/core/ipsw';
-import { appleCatalog, sha1, sha256, startIpswServer, writeIpsw, type IpswServer } from './fixtures';
+import { appleCatalog, rejection, sha1, sha256, startIpswServer, writeIpsw, type IpswServer } from './fixtures';
 
 let server: IpswServer;
 const roots: string[] = [];
@@ -38,16 +37,6 @@ function recordingTask(signal = new AbortController().signal) {
   const logs: string[] = [];
   const task: TaskContext = { signal, progress: (u) => updates.push(u), log: (m) => logs.push(m) };
   return { task, updates, logs };
-}
-
-async function rejection(p: Promise<unknown>): Promise<NestboxError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof NestboxError) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('catalog', () => {

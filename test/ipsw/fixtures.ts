@@ -11,6 +11,7 @@ import { promises as fsp } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
+import { NestboxError } from '../../app/core/errors';
 import { toXmlPlist, type PlistDict, type PlistValue } from '../../app/core/ipsw/plist';
 
 export interface ZipInput {
@@ -310,4 +311,15 @@ export async function startIpswServer(): Promise<IpswServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** The NestboxError a promise rejects with (any other rejection, or none, fails the test). */
+export async function rejection(p: Promise<unknown>): Promise<NestboxError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof NestboxError) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
 }

@@ -2,26 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, promises as
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NestboxError } from '../../app/core/errors';
 import { parsePlist, parseBinaryPlist, toXmlPlist, PlistError, isDict } from '../../app/core/ipsw/plist';
 import { inspectRestoreImage } from '../../app/core/ipsw/restore-image';
 import { compareVersions, isBetaBuild } from '../../app/core/ipsw/version';
 import { ZipReader } from '../../app/core/ipsw/zip';
-import { IPHONE_MANIFEST, OLD_MAC_MANIFEST, writeIpsw, writeZip } from './fixtures';
+import { IPHONE_MANIFEST, OLD_MAC_MANIFEST, rejection, writeIpsw, writeZip } from './fixtures';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nestbox-ipsw-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const f = (n: string) => path.join(dir, n);
-
-async function rejection(p: Promise<unknown>): Promise<NestboxError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof NestboxError) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('XML plist', () => {
   it('reads every element type, entities, comments and empty forms', () => {

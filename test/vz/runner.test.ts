@@ -18,7 +18,7 @@ import { VzRunner } from '../../app/core/hypervisor/vz/runner';
 import { controlCall, RUNTIME_FILE } from '../../app/core/hypervisor/vz/protocol';
 import { VzBackend } from '../../app/core/hypervisor/vz';
 import type { VzAddon, VzEvent, VzMachine, VzMachineSpec } from '../../app/core/hypervisor/vz/types';
-import { run } from '../helpers';
+import { run, waitFor as waitUntil } from '../helpers';
 
 const MAC_CONFIG = JSON.stringify({
   version: 1, os: 'darwin', arch: 'arm64', ecid: 'AAAA', hardwareModel: 'BBBB', cpuCountMin: 1, cpuCount: 1,
@@ -116,13 +116,7 @@ async function lockHolderFromOutside(vmDir: string): Promise<number> {
   return Number(r.stdout);
 }
 
-async function waitFor(cond: () => boolean): Promise<void> {
-  const end = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (cond: () => boolean) => waitUntil('the runner state', cond, 5000, 10);
 
 describe('VZ runner (against a stand-in for Virtualization.framework)', () => {
   it('holds Tart’s lock while running, answers the control socket, and suspends on SIGUSR1 like tart run', async () => {
