@@ -35,7 +35,7 @@ import { ApiCallError, createDispatcher } from '../api/wire';
 import { writeFileAtomic } from '../core/fsutil';
 import { openHome, type Home } from '../core/library/home';
 import { defaultSecretStore } from '../core/oci/credentials';
-import { VZ_RUNNER_FLAG } from '../core/hypervisor/vz';
+import { VZ_RUNNER_FLAG } from '../core/hypervisor/vz/flag';
 import { createService, type Service } from '../service/service';
 import { aboutPanelOptions, buildAppMenu } from './app-menu';
 import { classifyFile, confirmCreate, extractLaunchTargets, OPENABLE_EXTENSIONS, planCreateFromFile } from './file-open';

@@ -27,11 +27,12 @@ import { NEEDS_APPLE_SILICON, loadVzAddon, vzAvailability } from './availability
 import { DHCPD_LEASES, ipForMac } from './leases';
 import { controlCall } from './protocol';
 import { readRuntime } from './runner';
+import { VZ_RUNNER_FLAG } from './flag';
 import type { VzRunOptions } from './spec';
 import type { VmState } from '../backend';
 
 /** argv flag the Electron main entry looks for to run as a VZ runner (app/main wires it). */
-export const VZ_RUNNER_FLAG = '--nestbox-vz-runner';
+export { VZ_RUNNER_FLAG };
 export const RUNNER_LOG = 'nestbox-vz.log';
 
 export interface RunnerCommand {
