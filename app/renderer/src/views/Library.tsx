@@ -1,5 +1,5 @@
 import * as DropdownMenu from '@radix-ui/react-dropdown-menu';
-import { observeElementRect, useVirtualizer } from '@tanstack/react-virtual';
+import { elementScroll, useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
 import { memo, useEffect, useMemo, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { VmSummary } from '../../../api';
@@ -90,6 +90,25 @@ export function Library() {
   );
 }
 
+/**
+ * The list's size from a ResizeObserver only. TanStack's default reads getBoundingClientRect() in a layout effect,
+ * which forces a synchronous layout of the whole page during the first commit (≈50 ms of a cold start here); the
+ * observer reports after the browser's own layout instead, and until then initialRect gives a screenful of rows.
+ * A container without layout (happy-dom in tests) keeps initialRect.
+ */
+function observeRectWithoutForcedLayout(instance: Virtualizer<HTMLDivElement, Element>, cb: (rect: { width: number; height: number }) => void) {
+  const el = instance.scrollElement;
+  if (!el || typeof ResizeObserver === 'undefined') return;
+  const ro = new ResizeObserver((entries) => {
+    const box = entries[0]?.borderBoxSize?.[0];
+    const width = box ? box.inlineSize : el.clientWidth;
+    const height = box ? box.blockSize : el.clientHeight;
+    if (height > 0) cb({ width, height });
+  });
+  ro.observe(el, { box: 'border-box' });
+  return () => ro.disconnect();
+}
+
 function VmList({ vms }: { vms: VmSummary[] }) {
   const parent = useRef<HTMLDivElement>(null);
   const selected = useUi((s) => s.selected);
@@ -99,8 +118,12 @@ function VmList({ vms }: { vms: VmSummary[] }) {
     estimateSize: () => ROW_HEIGHT,
     overscan: 8,
     initialRect: { width: 900, height: 800 },
-    // A container without layout (not yet laid out, or a DOM without layout such as happy-dom) still shows a screenful.
-    observeElementRect: (instance, cb) => observeElementRect(instance, (rect) => cb(rect.height > 0 ? rect : { width: rect.width, height: 800 })),
+    observeElementRect: observeRectWithoutForcedLayout,
+    // The first "scroll to 0" on mount would force a layout as well; the list is already at 0.
+    scrollToFn: (offset, opts, instance) => {
+      if (offset === 0 && !instance.scrollOffset) return;
+      elementScroll(offset, opts, instance);
+    },
     getItemKey: (i) => vms[i]!.name,
   });
   const selIndex = selected ? vms.findIndex((v) => v.name === selected) : -1;
