@@ -112,6 +112,7 @@ describe('errors and exit codes', () => {
       [['rename', 'vm', '../up'], 1, /not a valid VM name/],
       [['prune', '--entries', 'vms'], 1, /at least one pruning criterion/],
       [['prune', '--entries', 'vms', '--older-than', 'soon'], 1, /--older-than must be a number/],
+      [['run', 'vm', '--clipboard', '--no-clipboard'], 1, /--clipboard and --no-clipboard contradict each other/],
     ];
     if (process.platform !== 'darwin') cases.push([['create', 'mac', '--from-ipsw', 'latest'], 1, /macOS guests need a Mac with Apple silicon/]);
     for (const [args, exit, msg] of cases) {

@@ -74,6 +74,8 @@ export const requests = {
       extraDisks: z.array(z.object({ path: z.string(), readOnly: z.boolean() })).optional(),
       sharedDirs: z.array(z.object({ name: z.string().optional(), path: z.string(), readOnly: z.boolean() })).optional(),
       recovery: z.boolean().optional(),
+      /** Share the clipboard through the guest's SPICE agent: true / false (Tart's --no-clipboard) / unset: on where the VM stays suspendable. */
+      clipboard: z.boolean().optional(),
     }),
     Void,
   ),

@@ -55,6 +55,8 @@ export const VmDetailSchema = VmSummarySchema.extend({
   /** When running: how to reach it. */
   ip: z.string().optional(),
   ssh: z.object({ host: z.string(), port: z.number().int() }).optional(),
+  /** When running: whether the clipboard is shared with the guest's agent (false: only typing text works). */
+  clipboard: z.boolean().optional(),
   /** Host limits that bound the settings sliders. */
   limits: z.object({ maxCpu: z.number().int(), maxMemory: z.number(), minCpu: z.number().int(), minMemory: z.number() }),
 });

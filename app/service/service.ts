@@ -327,6 +327,7 @@ export function createService(o: ServiceOptions): Service {
     let backend: VmDetail['backend'];
     let ip: string | undefined;
     let ssh: VmDetail['ssh'];
+    let clipboard: boolean | undefined;
     if (c) {
       backend = backendPreference(c)[0];
       try {
@@ -345,6 +346,7 @@ export function createService(o: ServiceOptions): Service {
         ]);
         if (status) base.state = status.state;
         if (info?.ssh) ssh = info.ssh;
+        if (info?.clipboard !== undefined) clipboard = info.clipboard;
         if (addr) ip = addr;
       }
     }
@@ -355,6 +357,7 @@ export function createService(o: ServiceOptions): Service {
       canRun,
       ...(ip ? { ip } : {}),
       ...(ssh ? { ssh } : {}),
+      ...(clipboard !== undefined ? { clipboard } : {}),
       limits: {
         maxCpu: host.cpus,
         maxMemory: host.memory,
@@ -558,6 +561,7 @@ export function createService(o: ServiceOptions): Service {
           ...(extraDisks ? { extraDisks } : {}),
           ...(p.sharedDirs ? { sharedDirs: p.sharedDirs } : {}),
           ...(p.recovery ? { recovery: true } : {}),
+          ...(p.clipboard !== undefined ? { clipboard: p.clipboard } : {}),
         });
       } finally {
         await afterRunControl(p.name);

@@ -7,6 +7,8 @@
  * rule that powers off, takes an address by DHCP, prints `NESTBOX-GUEST-READY uptime=… ip=…` on the serial
  * console, draws a large "NESTBOX" on tty1 (something for screenshots to see), and runs shells on the serial
  * console and on tty1 (so `cat /proc/uptime` typed into the serial socket answers).
+ * The amd64 guest also carries `nestbox-clip` (clip-agent.c, built statically with the host's gcc): a minimal SPICE
+ * clipboard agent, to test the clipboard both ways through QEMU's vdagent.
  *
  * Cache: $NESTBOX_TEST_CACHE or $HOME/.cache/nestbox-test/guests/<arch>-<hash of the recipe>/disk.img; .debs under
  * $HOME/.cache/nestbox-test/debs/<arch>/. Builds are serialised with a file lock (several test files may ask).
@@ -34,7 +36,7 @@ export interface Guest {
   console: string;
 }
 
-const RECIPE_VERSION = 4;
+const RECIPE_VERSION = 5;
 
 export function cacheRoot(): string {
   return process.env.NESTBOX_TEST_CACHE ?? path.join(os.homedir(), '.cache', 'nestbox-test');
@@ -46,7 +48,7 @@ const EFI_NAME: Record<GuestArch, { stub: string; boot: string }> = {
   arm64: { stub: 'systemd-bootaa64.efi', boot: 'BOOTAA64.EFI' },
 };
 /** Loaded at boot. */
-const MODULES = ['evdev', 'button', 'virtio_pci', 'virtio_net'];
+const MODULES = ['evdev', 'button', 'virtio_pci', 'virtio_net', 'virtio_console'];
 /** Shipped in the initramfs for tests to load (`modprobe virtiofs` for shared folders). */
 const EXTRA_MODULES = ['virtiofs'];
 
@@ -182,9 +184,12 @@ function ensureDebs(arch: GuestArch): { kernel: string; busybox: string; sdboot:
   return after;
 }
 
+const CLIP_AGENT_SOURCE = path.join(__dirname, 'clip-agent.c');
+
 function recipeHash(arch: GuestArch, debs: string[]): string {
   const h = createHash('sha256');
   h.update(`v${RECIPE_VERSION}\n${arch}\n${initScript(arch)}\n${UDHCPC_SCRIPT}\n${POWER_SCRIPT}\n${BIGTEXT}\n`);
+  if (arch === 'amd64') h.update(readFileSync(CLIP_AGENT_SOURCE));
   for (const d of debs) h.update(path.basename(d) + '\n');
   return h.digest('hex').slice(0, 16);
 }
@@ -248,6 +253,8 @@ function buildDisk(arch: GuestArch, debs: { kernel: string; busybox: string; sdb
   writeFileSync(path.join(init, 'etc', 'acpi', 'PWRF', '00000080'), POWER_SCRIPT, { mode: 0o755 });
   writeFileSync(path.join(init, 'etc', 'bigtext'), BIGTEXT);
   writeFileSync(path.join(init, 'etc', 'passwd'), 'root:x:0:0:root:/:/bin/sh\n');
+  // The clipboard agent runs on the host's architecture only (no cross compiler needed).
+  if (arch === 'amd64' && process.arch === 'x64') sh('gcc', ['-static', '-Os', '-o', path.join(init, 'bin', 'nestbox-clip'), CLIP_AGENT_SOURCE]);
   installModules(kroot, kver, init);
   const initrd = path.join(work, 'initrd.img');
   execFileSync('sh', ['-c', `cd "${init}" && find . | cpio -o -H newc --quiet | gzip -1 > "${initrd}"`]);

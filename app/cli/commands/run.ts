@@ -12,7 +12,7 @@ function list(v: OptionValue): string[] {
  * depends on this process (killing it leaves the VM running; `nestbox stop` still works).
  */
 export default defineCommand({
-  usage: 'NAME [--no-graphics] [--vnc] [--disk PATH[:ro]]... [--dir [NAME:]PATH[:ro,tag=TAG]]... [--serial] [--recovery] [--detach]',
+  usage: 'NAME [--no-graphics] [--vnc] [--disk PATH[:ro]]... [--dir [NAME:]PATH[:ro,tag=TAG]]... [--serial] [--recovery] [--clipboard|--no-clipboard] [--detach]',
   options: {
     'no-graphics': { type: 'boolean' },
     graphics: { type: 'boolean' },
@@ -21,6 +21,8 @@ export default defineCommand({
     dir: { type: 'string', multiple: true },
     serial: { type: 'boolean' },
     recovery: { type: 'boolean' },
+    clipboard: { type: 'boolean' },
+    'no-clipboard': { type: 'boolean' },
     detach: { type: 'boolean', short: 'd' },
   },
   positionals: [1, 1],
@@ -32,6 +34,9 @@ export default defineCommand({
     const extraDisks = list(values.disk).map(parseDiskArg);
     const sharedDirs = list(values.dir).map(parseDirArg);
     checkSharedDirs(sharedDirs);
+    if (values.clipboard && values['no-clipboard']) {
+      throw new NestboxError('INVALID_ARGUMENT', '--clipboard and --no-clipboard contradict each other.', { fix: 'Pass one of them (neither: on where the VM can still be suspended with it).' });
+    }
     if (values.serial && values.detach) {
       throw new NestboxError('INVALID_ARGUMENT', '--serial attaches this terminal to the VM, so it cannot be combined with --detach.', {
         fix: 'Drop one of them; a detached VM logs its serial console to the file `nestbox run` prints.',
@@ -41,8 +46,8 @@ export default defineCommand({
     machines.handle(name); // NOT_FOUND early
     const before = await machines.status(name).catch(() => null);
     if (before?.state === 'suspended') {
-      const flags = extraDisks.length > 0 || sharedDirs.length > 0 || values.vnc === true;
-      stdout.write(`Resuming the suspended VM "${name}"${flags ? ' with the devices it had when it was suspended (--disk/--dir/--vnc are ignored)' : ''}.\n`);
+      const flags = extraDisks.length > 0 || sharedDirs.length > 0 || values.vnc === true || values.clipboard === true || values['no-clipboard'] === true;
+      stdout.write(`Resuming the suspended VM "${name}"${flags ? ' with the devices it had when it was suspended (--disk/--dir/--vnc/--clipboard are ignored)' : ''}.\n`);
     }
     // Ctrl-C while the VM is still starting: remember it and shut the VM down once it is up.
     let interruptedDuringStart = false;
@@ -59,6 +64,7 @@ export default defineCommand({
         sharedDirs,
         recovery: values.recovery === true,
         serial: values.serial === true,
+        ...(values.clipboard || values['no-clipboard'] ? { clipboard: values.clipboard === true } : {}),
       });
     } finally {
       process.off('SIGINT', early);

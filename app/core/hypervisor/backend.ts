@@ -95,6 +95,12 @@ export interface StartOptions {
   recovery?: boolean;
   /** Attach the serial console to the caller (the CLI's `--serial`); the log file is always written. */
   serial?: boolean;
+  /**
+   * Share the clipboard with the guest through the SPICE agent port (spice-vdagent in the guest), like Tart.
+   * true (`--clipboard`) / false (`--no-clipboard`); unset: on where the VM can still be suspended with it (QEMU 7.2
+   * cannot suspend a VM that has the port, so there it is off unless asked for).
+   */
+  clipboard?: boolean;
 }
 
 export type DisplayEndpoint =
@@ -116,6 +122,8 @@ export interface ConnectionInfo {
   vnc?: DisplayEndpoint;
   serialLog?: string;
   serialSocket?: string;
+  /** While running: whether the guest's clipboard agent port is there (clipboard sharing). */
+  clipboard?: boolean;
 }
 
 export type Availability = { ok: true } | { ok: false; reason: string; fix?: string };

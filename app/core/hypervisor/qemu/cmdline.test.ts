@@ -23,6 +23,7 @@ function launch(o: Partial<QemuLaunch> = {}): QemuLaunch {
     extraDisks: [],
     sharedDirs: [],
     incoming: false,
+    clipboard: true,
     ...o,
   };
 }
@@ -52,7 +53,12 @@ describe('buildQemuArgs', () => {
     expect(values(a, '-device')).toContain('VGA,xres=1024,yres=768');
     expect(values(a, '-vnc')).toEqual(['unix:/run/x/vnc.sock']);
     expect(values(a, '-display')).toEqual(['none']);
-    expect(values(a, '-chardev')).toEqual(['socket,id=serial0,path=/run/x/serial.sock,server=on,wait=off,logfile=/vms/vm/nestbox-serial.log,logappend=off']);
+    expect(values(a, '-chardev')).toEqual([
+      'socket,id=serial0,path=/run/x/serial.sock,server=on,wait=off,logfile=/vms/vm/nestbox-serial.log,logappend=off',
+      'qemu-vdagent,id=vdagent0,name=vdagent,clipboard=on,mouse=off',
+    ]);
+    // The clipboard agent's port, where spice-vdagent in the guest looks for it.
+    expect(values(a, '-device')).toContain('virtserialport,bus=vser0.0,chardev=vdagent0,name=com.redhat.spice.0');
     expect(values(a, '-qmp')).toEqual(['unix:/run/x/qmp.sock,server=on,wait=off']);
     expect(a).not.toContain('-incoming');
     expect(a).toContain('-nodefaults');
@@ -100,6 +106,11 @@ describe('buildQemuArgs', () => {
     const a = buildQemuArgs(launch({ incoming: true, serialAppend: true }));
     expect(values(a, '-incoming')).toEqual(['defer']);
     expect(values(a, '-chardev')[0]).toContain('logappend=on');
+  });
+
+  it('a state saved without the clipboard port restores into a machine without it', () => {
+    const a = buildQemuArgs(launch({ incoming: true, clipboard: false }));
+    expect(a.join(' ')).not.toMatch(/vdagent|virtio-serial|com\.redhat\.spice/);
   });
 
   it('the device set does not depend on graphics (a suspended VM restores into the same machine)', () => {

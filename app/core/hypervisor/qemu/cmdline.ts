@@ -34,6 +34,8 @@ export interface QemuLaunch {
   vncTcpDisplay?: number;
   /** Start waiting for an incoming migration (restore from a suspend file). */
   incoming: boolean;
+  /** The SPICE clipboard agent port (on unless restoring a state saved without it). */
+  clipboard: boolean;
   /**
    * Shared folders: virtio-fs through virtiofsd sockets (one per folder, in shareTags order; needs shared guest
    * memory) or virtio-9p served by QEMU itself. Default 9p.
@@ -138,6 +140,14 @@ export function buildQemuArgs(l: QemuLaunch): string[] {
   // Serial console: a socket for interactive use, every byte also logged to a file.
   push('-chardev', `socket,id=serial0,path=${v(l.serialSocket)},server=on,wait=off,logfile=${v(l.serialLog)},logappend=${l.serialAppend ? 'on' : 'off'}`);
   push('-serial', 'chardev:serial0');
+
+  // Clipboard: the SPICE agent port (com.redhat.spice.0) served by QEMU's own vdagent, which joins a guest agent's
+  // clipboard (spice-vdagent) to the VNC clients' cut text both ways. The pointer stays with the USB tablet.
+  if (l.clipboard) {
+    push('-device', 'virtio-serial-pci,id=vser0');
+    push('-chardev', 'qemu-vdagent,id=vdagent0,name=vdagent,clipboard=on,mouse=off');
+    push('-device', 'virtserialport,bus=vser0.0,chardev=vdagent0,name=com.redhat.spice.0');
+  }
 
   // Control.
   push('-qmp', `unix:${l.qmpSocket},server=on,wait=off`);

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NestboxError } from '../../errors';
-import { chooseAccel, findFirmware, findQemu, type FindEnv } from './find';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { chooseAccel, findFirmware, findQemu, vdagentSuspendable, type FindEnv } from './find';
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -94,5 +96,33 @@ describe('QEMU discovery', () => {
     expect(await chooseAccel(other, '/nonexistent', fw, fe({}))).toBe('tcg');
     expect(await chooseAccel('amd64', '/nonexistent', fw, fe({ NESTBOX_QEMU_ACCEL: 'tcg' }))).toBe('tcg');
     expect(await chooseAccel('arm64', '/nonexistent', fw, fe({ NESTBOX_QEMU_ACCEL: 'kvm' }))).toBe('kvm');
+  });
+});
+
+describe('vdagentSuspendable (can a VM with the clipboard agent port be suspended?)', () => {
+  /** A stand-in QEMU that answers QMP on stdio the way a QEMU with or without the vdagent migration blocker does. */
+  function fakeQemu(blocked: string[]): string {
+    const p = path.join(tmp(), 'qemu-system-x86_64');
+    const reply = JSON.stringify({ return: { 'blocked-reasons': blocked } });
+    writeFileSync(p, `#!/bin/sh\necho '{"QMP": {"version": {}}}'\nread a\necho '{"return": {}}'\nread b\necho '${reply}'\nread c\n`, { mode: 0o755 });
+    return p;
+  }
+
+  it("QEMU 7.2 (Debian 12's) blocks it: the port stays off unless asked for", async () => {
+    const version = execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' });
+    if (!/version 7\.2\./.test(version)) return expect(version).toMatch(/QEMU emulator version/); // another QEMU: nothing to compare with
+    expect(await vdagentSuspendable('/usr/bin/qemu-system-x86_64')).toBe(false);
+  });
+
+  it('reads blocked-reasons, and caches the answer per binary', async () => {
+    const cache = path.join(tmp(), 'vdagent-probe.json');
+    const free = fakeQemu([]);
+    expect(await vdagentSuspendable(free, cache)).toBe(true);
+    expect(JSON.parse(readFileSync(cache, 'utf8'))).toMatchObject({ suspendable: true });
+    expect(await vdagentSuspendable(fakeQemu(["The vdagent chardev doesn't yet support migration"]), cache)).toBe(false);
+    // A QEMU that cannot start with the chardev at all (no qemu-vdagent): not suspendable, so it is never added.
+    const broken = path.join(tmp(), 'qemu-broken');
+    writeFileSync(broken, "#!/bin/sh\necho \"qemu: 'qemu-vdagent' is not a valid char driver name\" >&2\nexit 1\n", { mode: 0o755 });
+    expect(await vdagentSuspendable(broken)).toBe(false);
   });
 });

@@ -27,7 +27,7 @@ import type { Arch, VMConfig } from '../../library/config';
 import type { Availability, ConnectionInfo, DisplayEndpoint, HypervisorBackend, StartOptions, StopOptions, VmError, VmHandle, VmStatus } from '../backend';
 import { hostRefusal } from '../backend';
 import { buildQemuArgs, shareTags, type QemuLaunch } from './cmdline';
-import { chooseAccel, defaultFindEnv, findFirmware, findQemu, findVirtiofsd, virtiofsdArgs, type FindEnv } from './find';
+import { chooseAccel, defaultFindEnv, findFirmware, findQemu, findVirtiofsd, vdagentSuspendable, virtiofsdArgs, type FindEnv } from './find';
 import { guestIpFromPcapFile } from './ip';
 import { withQmp } from './qmp';
 import {
@@ -47,6 +47,20 @@ import {
 } from './runtime';
 
 const POLL_MS = 50;
+
+/** Why QEMU would not save the VM, and what the user can do about it; the VM keeps running either way. */
+export function suspendRefused(name: string, reason: string): NestboxError {
+  if (/vdagent/i.test(reason)) {
+    return new NestboxError('HYPERVISOR', `Could not suspend VM "${name}": its clipboard agent (spice-vdagent) is connected, and this QEMU cannot save a VM while it is (${reason}).`, {
+      fix: 'The VM keeps running. Stop the agent in the guest (`sudo systemctl stop spice-vdagentd`) and suspend again, update QEMU to a release whose vdagent supports migration, or stop the VM instead.',
+      details: { reason },
+    });
+  }
+  return new NestboxError('HYPERVISOR', `Could not suspend VM "${name}": ${reason}`, {
+    fix: 'The VM keeps running. Shared folders and some devices prevent saving the state; stop it instead.',
+    details: { reason },
+  });
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -268,6 +282,7 @@ export class QemuBackend implements HypervisorBackend {
       sharedDirs: opts.sharedDirs ?? [],
       vncTcpDisplay: vncTcp ? vncTcp.port - 5900 : undefined,
       incoming: restoring,
+      clipboard: meta ? meta.clipboard === true : (opts.clipboard ?? (await vdagentSuspendable(qemu, path.join(runtimeBase(), 'vdagent-probe.json')))),
     };
     if (vncTcp && vncTcp.port < 5900) launch.vncTcpDisplay = undefined;
 
@@ -392,6 +407,7 @@ export class QemuBackend implements HypervisorBackend {
       ...(useSupervisor && child.pid ? { supervisorPid: child.pid } : {}),
       ...(meta?.ip ? { ip: meta.ip } : {}),
       ...(restoring ? { restored: true } : {}),
+      ...(launch.clipboard ? { clipboard: true } : {}),
     };
     if (pid) await writeRuntime(dir, rt);
 
@@ -625,9 +641,7 @@ export class QemuBackend implements HypervisorBackend {
         await withQmp(rt.qmp, (q) => q.execute(wasRunning ? 'cont' : 'stop'), 3000);
       } catch {}
       await patchRuntime(dir, { state: wasRunning ? 'running' : 'paused' });
-      throw new NestboxError('HYPERVISOR', `Could not suspend VM "${name}": ${(e as Error).message}`, {
-        fix: 'The VM keeps running. Shared folders and some devices prevent saving the state; stop it instead.',
-      });
+      throw suspendRefused(name, (e as Error).message);
     }
     // The machine is saved (and synced) and stays paused from here on. Publish the state file before QEMU quits, so
     // other processes see running → suspended with no "stopped" in between (a restore needs the lock QEMU holds).
@@ -641,6 +655,7 @@ export class QemuBackend implements HypervisorBackend {
       options: rt.options,
       ...(rt.ip ? { ip: rt.ip } : {}),
       ...(wasRunning ? {} : { paused: true }),
+      ...(rt.clipboard ? { clipboard: true } : {}),
       savedAt: new Date().toISOString(),
     };
     await writeFileAtomic(path.join(dir, STATE_META), JSON.stringify(meta, null, 2) + '\n');
@@ -745,6 +760,7 @@ export class QemuBackend implements HypervisorBackend {
       vnc: rt.vncTcp ? { kind: 'vnc-tcp', host: '127.0.0.1', port: rt.vncTcp.port, password: rt.vncTcp.password } : { kind: 'vnc-unix', path: rt.vnc },
       serialLog: rt.serialLog,
       serialSocket: rt.serialSocket,
+      clipboard: rt.clipboard === true,
     };
   }
 }

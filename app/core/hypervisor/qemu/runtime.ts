@@ -42,6 +42,8 @@ export interface QemuRuntime {
   options: StartOptions;
   ip?: string;
   restored?: boolean;
+  /** QEMU has the clipboard agent port (com.redhat.spice.0). */
+  clipboard?: boolean;
   /** Helper processes (virtiofsd) to clean up if they outlive QEMU. */
   helpers?: number[];
   /** The supervisor holding the lock (platforms without OFD locks). */
@@ -59,6 +61,8 @@ export interface SuspendMeta {
   ip?: string;
   /** The VM was paused when it was suspended (restore leaves it paused). */
   paused?: boolean;
+  /** It had the clipboard agent port (every VM started since it exists); a restore needs the same devices. */
+  clipboard?: boolean;
   savedAt: string;
 }
 

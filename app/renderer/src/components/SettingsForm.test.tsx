@@ -4,6 +4,7 @@ import { FakeBridge, fakeVm } from '../test/fakeBridge';
 import { renderWith } from '../test/render';
 import { disabled, valueOf } from '../test/dom';
 import { SettingsForm } from './SettingsForm';
+import { runVmAction } from './vmActions';
 
 afterEach(cleanup);
 const MiB = 1024 * 1024;
@@ -71,5 +72,22 @@ describe('SettingsForm', () => {
     expect(JSON.parse(localStorage.getItem('nestbox.sharedDirs.dev')!)).toEqual([{ path: '/srv/project', readOnly: false }]);
     expect(valueOf(screen.getByLabelText('Shared folder path'))).toBe('');
     localStorage.clear();
+  });
+
+  it('clipboard sharing: Automatic sends nothing; On/Off are remembered and sent with the next start', async () => {
+    const { fake, stores } = setup();
+    const select = screen.getByLabelText('Clipboard sharing');
+    expect(valueOf(select)).toBe('auto');
+    await runVmAction(stores, 'dev', 'start');
+    expect(fake.calls.filter((c) => c.method === 'vm.start').at(-1)!.params).toEqual({ name: 'dev' });
+    fireEvent.change(select, { target: { value: 'on' } });
+    expect(localStorage.getItem('nestbox.clipboard.dev')).toBe('on');
+    await runVmAction(stores, 'dev', 'start');
+    expect(fake.calls.filter((c) => c.method === 'vm.start').at(-1)!.params).toEqual({ name: 'dev', clipboard: true });
+    fireEvent.change(select, { target: { value: 'off' } });
+    await runVmAction(stores, 'dev', 'start');
+    expect(fake.calls.filter((c) => c.method === 'vm.start').at(-1)!.params).toEqual({ name: 'dev', clipboard: false });
+    fireEvent.change(select, { target: { value: 'auto' } });
+    expect(localStorage.getItem('nestbox.clipboard.dev')).toBeNull();
   });
 });

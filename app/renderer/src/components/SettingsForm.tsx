@@ -3,7 +3,7 @@ import { useEffect, useId, useMemo, useState } from 'react';
 import type { ApiError, VmDetail } from '../../../api';
 import { formatBytes, formatMemory } from '../lib/format';
 import { checkSettings, cpuBounds, currentDiskGB, draftFromVm, memoryBoundsMB, MiB, type SettingsDraft } from '../lib/validate';
-import { loadSharedDirs, saveSharedDirs, type SharedDir } from '../lib/sharedDirs';
+import { loadClipboardPref, loadSharedDirs, saveClipboardPref, saveSharedDirs, type ClipboardPref, type SharedDir } from '../lib/sharedDirs';
 import { toError } from '../stores';
 import { useStores } from '../stores/react';
 import { Field } from './Modal';
@@ -34,6 +34,7 @@ export function SettingsForm({ vm }: { vm: VmDetail }) {
   const [saveError, setSaveError] = useState<ApiError | null>(null);
   const [warnings, setWarnings] = useState<string[]>([]);
   const [dirs, setDirs] = useState<SharedDir[]>(() => loadSharedDirs(vm.name));
+  const [clip, setClip] = useState<ClipboardPref>(() => loadClipboardPref(vm.name));
   const [newDir, setNewDir] = useState({ path: '', name: '', readOnly: false });
 
   // A VM changed elsewhere (CLI, another window): start again from what is on disk.
@@ -186,6 +187,31 @@ export function SettingsForm({ vm }: { vm: VmDetail }) {
             Add folder
           </button>
         </div>
+      </section>
+
+      <section className="shared" aria-labelledby={`${id}-clip`}>
+        <h3 id={`${id}-clip`}>Clipboard</h3>
+        <p className="muted small" id={`${id}-clip-help`}>
+          Copy and paste text between this computer and the guest through its SPICE agent (install spice-vdagent in Linux guests). Some QEMU versions (7.2) cannot
+          suspend a VM while it is shared; “Automatic” shares it only where suspending still works. Applies from the next start.
+        </p>
+        <label className="field-inline">
+          <span>Clipboard sharing</span>
+          <select
+            className="input"
+            aria-describedby={`${id}-clip-help`}
+            value={clip}
+            onChange={(e) => {
+              const v = e.target.value as ClipboardPref;
+              setClip(v);
+              saveClipboardPref(vm.name, v);
+            }}
+          >
+            <option value="auto">Automatic</option>
+            <option value="on">On</option>
+            <option value="off">Off</option>
+          </select>
+        </label>
       </section>
     </form>
   );

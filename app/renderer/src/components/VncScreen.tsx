@@ -24,6 +24,14 @@ export const VncScreen = forwardRef<VncHandle, { name: string; running: boolean;
   function VncScreen({ name, running, onStatus, onGuestClipboard, onEndpoint }, ref) {
     const api = useApi();
     const box = useRef<HTMLDivElement>(null);
+    /** Full screen takes the wrapper (noVNC owns the box's children), so it can hold the way back out. */
+    const wrap = useRef<HTMLDivElement>(null);
+    const [fullscreen, setFullscreen] = useState(false);
+    useEffect(() => {
+      const onChange = () => setFullscreen(document.fullscreenElement !== null && document.fullscreenElement === wrap.current);
+      document.addEventListener('fullscreenchange', onChange);
+      return () => document.removeEventListener('fullscreenchange', onChange);
+    }, []);
     const rfbRef = useRef<RFB | null>(null);
     const [status, setStatus] = useState<ScreenStatus>('idle');
     const [attempt, setAttempt] = useState(0);
@@ -36,7 +44,7 @@ export const VncScreen = forwardRef<VncHandle, { name: string; running: boolean;
 
     useImperativeHandle(ref, () => ({
       ctrlAltDel: () => rfbRef.current?.sendCtrlAltDel(),
-      fullscreen: () => void box.current?.requestFullscreen?.().catch(() => {}),
+      fullscreen: () => void wrap.current?.requestFullscreen?.().then(() => rfbRef.current?.focus()).catch(() => {}),
       pasteToGuest: (text) => rfbRef.current?.clipboardPasteFrom(text),
       typeText: (text) => {
         const rfb = rfbRef.current;
@@ -110,12 +118,17 @@ export const VncScreen = forwardRef<VncHandle, { name: string; running: boolean;
     }, [api, name, running, attempt]);
 
     return (
-      <div className="screen-wrap">
+      <div ref={wrap} className="screen-wrap">
         <div ref={box} className="screen" data-status={status} aria-label={`Screen of ${name}`} role="application" onMouseEnter={() => rfbRef.current?.focus()} />
         {status !== 'connected' && running && (
           <div className="screen-overlay" role="status">
             {status === 'unavailable' ? (message ?? 'This VM has no screen.') : status === 'reconnecting' ? `Reconnecting to the screen…${message ? ` (${message})` : ''}` : 'Connecting to the screen…'}
           </div>
+        )}
+        {fullscreen && (
+          <button type="button" className="button button-small screen-exit" onClick={() => void document.exitFullscreen().catch(() => {})}>
+            Exit full screen
+          </button>
         )}
       </div>
     );

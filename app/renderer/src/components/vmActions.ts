@@ -1,6 +1,6 @@
 import type { VmState } from '../../../api';
 import { toError, type Stores } from '../stores';
-import { loadSharedDirs } from '../lib/sharedDirs';
+import { loadClipboardPref, loadSharedDirs } from '../lib/sharedDirs';
 import { copyText } from '../lib/clipboard';
 
 export type VmAction = 'open' | 'start' | 'stop' | 'forceStop' | 'pause' | 'resume' | 'suspend' | 'settings' | 'clone' | 'rename' | 'push' | 'reveal' | 'delete';
@@ -46,7 +46,8 @@ export async function runVmAction(stores: Stores, name: string, action: VmAction
         return ui.navigate({ view: 'vm', name, tab: 'settings' });
       case 'start': {
         const dirs = loadSharedDirs(name);
-        await api.request('vm.start', { name, ...(dirs.length ? { sharedDirs: dirs } : {}) });
+        const clip = loadClipboardPref(name);
+        await api.request('vm.start', { name, ...(dirs.length ? { sharedDirs: dirs } : {}), ...(clip !== 'auto' ? { clipboard: clip === 'on' } : {}) });
         return;
       }
       case 'stop':

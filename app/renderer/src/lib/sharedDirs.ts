@@ -1,4 +1,7 @@
-/** Shared folders are a per-run option of vm.start (like `tart run --dir`); the UI remembers them per VM. */
+/**
+ * Per-run options of vm.start the UI remembers per VM: shared folders (like `tart run --dir`) and clipboard sharing
+ * (`--clipboard` / `--no-clipboard`).
+ */
 export interface SharedDir {
   name?: string;
   path: string;
@@ -19,5 +22,26 @@ export function loadSharedDirs(vm: string): SharedDir[] {
 export function saveSharedDirs(vm: string, dirs: SharedDir[]): void {
   try {
     globalThis.localStorage?.setItem(key(vm), JSON.stringify(dirs));
+  } catch {}
+}
+
+/** Clipboard sharing for the next start: auto = on where the VM can still be suspended with it. */
+export type ClipboardPref = 'auto' | 'on' | 'off';
+
+const clipKey = (vm: string) => `nestbox.clipboard.${vm}`;
+
+export function loadClipboardPref(vm: string): ClipboardPref {
+  try {
+    const v = globalThis.localStorage?.getItem(clipKey(vm));
+    return v === 'on' || v === 'off' ? v : 'auto';
+  } catch {
+    return 'auto';
+  }
+}
+
+export function saveClipboardPref(vm: string, pref: ClipboardPref): void {
+  try {
+    if (pref === 'auto') globalThis.localStorage?.removeItem(clipKey(vm));
+    else globalThis.localStorage?.setItem(clipKey(vm), pref);
   } catch {}
 }

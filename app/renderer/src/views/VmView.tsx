@@ -274,6 +274,11 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
             <Dialog.Title className="dialog-title">Clipboard</Dialog.Title>
             <Dialog.Description className="dialog-desc">Exchange text with the guest. Guests without a clipboard agent can receive it as typed keystrokes.</Dialog.Description>
             <div className="dialog-body">
+              {vm.clipboard === false && (
+                <p className="notice small" role="note">
+                  Clipboard sharing is off for this run, so text copied in the guest cannot reach this computer. Turn it on in Settings → Clipboard and start the VM again.
+                </p>
+              )}
               <label htmlFor="guest-clip">From the guest</label>
               <textarea id="guest-clip" className="input mono" readOnly rows={3} value={guestClip} placeholder="Text the guest copies appears here." />
               <button type="button" className="button button-small" disabled={!guestClip} onClick={() => void copyText(guestClip)}>
