@@ -58,7 +58,7 @@ afterAll(async () => {
 
 describe('main process (composition)', () => {
   it('before ready: privileged app:// scheme, sandbox for every renderer, single instance, nestbox:// client', () => {
-    expect(rec.privilegedSchemes).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }]);
+    expect(rec.privilegedSchemes).toEqual([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, codeCache: true } }]);
     expect(rec.sandboxEnabled).toBe(true);
     expect(rec.singleInstanceRequested).toBe(true);
     expect(rec.protocolClients).toEqual(['nestbox']);

@@ -79,8 +79,10 @@ if (process.env.NESTBOX_USER_DATA) app.setPath('userData', path.resolve(process.
 app.enableSandbox();
 
 // The app:// origin: standard (relative URLs, origin checks), secure (like https), fetch for assets, and CORS-mode
-// requests (Vite's `<script type="module" crossorigin>`) allowed. Must precede 'ready'.
-protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } }]);
+// requests (Vite's `<script type="module" crossorigin>`) allowed, and V8's code cache kept for its scripts (Chromium
+// keeps it only for http(s) unless asked; from the second launch on the renderer skips compiling the bundle, the
+// largest part of a cold first render). Must precede 'ready'.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, codeCache: true } }]);
 
 // VZ runner mode: on macOS each Virtualization.framework VM runs in its own process, started as this app's binary
 // with VZ_RUNNER_FLAG (app/core/hypervisor/vz: runnerCommand), so VMs outlive the app and the VM gets the main

@@ -111,13 +111,17 @@ describe('navigation and window.open', () => {
 });
 
 describe('permissions and requests', () => {
-  it('denies every permission except clipboard writes from the app', () => {
-    for (const p of ['media', 'geolocation', 'notifications', 'midi', 'openExternal', 'fullscreen', 'clipboard-read', 'hid', 'serial', 'usb', 'unknown']) {
+  it('denies every permission except the clipboard and full screen, and those only to the app', () => {
+    for (const p of ['media', 'geolocation', 'notifications', 'midi', 'openExternal', 'hid', 'serial', 'usb', 'unknown']) {
       expect(permissionDecision(p, APP_ENTRY_URL), p).toBe(false);
     }
     expect(permissionDecision('clipboard-sanitized-write', APP_ENTRY_URL)).toBe(true);
     expect(permissionDecision('clipboard-sanitized-write', 'https://evil.example/')).toBe(false);
     expect(permissionDecision('clipboard-sanitized-write', undefined)).toBe(false);
+    for (const p of ['clipboard-read', 'fullscreen']) {
+      expect(permissionDecision(p, APP_ENTRY_URL), p).toBe(true);
+      expect(permissionDecision(p, 'https://evil.example/'), p).toBe(false);
+    }
   });
 
   it('loads no remote content: only the app, in-page data and the loopback VNC socket', () => {

@@ -4,7 +4,7 @@
  *    navigation checks and the IPC sender checks all compare against one origin);
  *  - sandboxed, context-isolated, no Node, no webview, no remote content;
  *  - navigation and window.open are denied except within the app; http(s) links open in the system browser;
- *  - every permission request is denied except writing to the clipboard ("copy details");
+ *  - every permission request is denied except the clipboard and full screen, and those only to the app itself;
  *  - network requests leave the app only for the loopback VNC proxy.
  * main.ts wires these into BrowserWindow, webContents and session handlers and adds nothing of its own.
  */
@@ -141,8 +141,12 @@ function isExternalLink(u: URL): boolean {
   return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password && u.hostname.length > 0;
 }
 
-/** Permissions the app may be granted: only writing to the clipboard, and only from the app itself. */
-const ALLOWED_PERMISSIONS: ReadonlySet<string> = new Set(['clipboard-sanitized-write']);
+/**
+ * Permissions the app may be granted, and only from the app itself: the clipboard ("copy details", and syncing it with
+ * a VM whose clipboard is shared — reading happens only when the user returns to that VM's screen) and full screen
+ * (the VM screen's "Full screen").
+ */
+const ALLOWED_PERMISSIONS: ReadonlySet<string> = new Set(['clipboard-sanitized-write', 'clipboard-read', 'fullscreen']);
 
 export function permissionDecision(permission: string, requestingUrl: string | undefined): boolean {
   return ALLOWED_PERMISSIONS.has(permission) && !!requestingUrl && isAppUrl(requestingUrl);

@@ -150,6 +150,8 @@ beforeAll(async () => {
   serve = await startServe(home.env);
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
   ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+  // The clipboard sync reads and writes this computer's clipboard (a user grants this to the page once).
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(serve.url).origin });
   page = await ctx.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => {
@@ -430,11 +432,19 @@ describe('Nestbox UI in Chromium on nestbox serve', () => {
     await waitFor('the guest clipboard agent', () => readFileSync(serialPath, 'utf8').includes('NESTBOX-CLIP-AGENT ready'), 30_000);
     await page.getByRole('button', { name: 'Clipboard' }).click();
     await waitFor('the guest\'s clipboard in the dialog', async () => (await clip.getByLabel('From the guest').inputValue()) === 'from-guest-42', 30_000);
+    // Synced automatically: it is on this computer's clipboard too.
+    expect(await clip.getByRole('checkbox', { name: /Sync automatically/ }).isChecked()).toBe(true);
+    await waitFor('the guest\'s text on the host clipboard', async () => (await page.evaluate(() => navigator.clipboard.readText())) === 'from-guest-42', 10_000);
     await clip.getByLabel('To the guest').fill('to-guest-text');
     await clip.getByRole('button', { name: 'Send to guest clipboard' }).click();
     await waitFor('the text in the guest\'s clipboard', () => readFileSync(serialPath, 'utf8').includes('NESTBOX-CLIP-IN to-guest-text'), 30_000);
     await shot('vm-clipboard-agent');
     await clip.getByRole('button', { name: 'Done' }).click();
+    // And the other way by itself: something copied on this computer reaches the guest when the pointer returns to its screen.
+    await page.evaluate(() => navigator.clipboard.writeText('host-copied-77'));
+    await page.mouse.move(5, 5);
+    await canvas.hover();
+    await waitFor('the host clipboard in the guest', () => readFileSync(serialPath, 'utf8').includes('NESTBOX-CLIP-IN host-copied-77'), 30_000);
 
     // With the agent connected, this QEMU cannot save the VM: suspend says why and how, and the VM keeps running.
     await page.getByRole('toolbar', { name: 'VM controls' }).getByRole('button', { name: 'Suspend' }).click();

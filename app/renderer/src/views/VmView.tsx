@@ -3,6 +3,7 @@ import * as Dialog from '@radix-ui/react-dialog';
 import { useEffect, useRef, useState } from 'react';
 import type { DisplayEndpoint, VmDetail } from '../../../api';
 import { copyText } from '../lib/clipboard';
+import { loadAutoSync, saveAutoSync, useClipboardSync } from '../lib/clipboardSync';
 import { formatBytes, formatMemory, osLabel } from '../lib/format';
 import type { VmTab } from '../stores';
 import { toError } from '../stores';
@@ -196,6 +197,8 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
   const [toSend, setToSend] = useState('');
   const running = vm.state === 'running' || vm.state === 'paused';
   const connected = running && status === 'connected';
+  const [autoSync, setAutoSync] = useState(loadAutoSync);
+  const sync = useClipboardSync(connected && vm.clipboard === true && autoSync, (text) => screen.current?.pasteToGuest(text));
   const [lastScreen, setLastScreen] = useState<string | null>(null);
   useEffect(() => {
     if (running) return;
@@ -250,7 +253,19 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
         </button>
       </div>
       {running ? (
-        <VncScreen ref={screen} name={vm.name} running={running} onStatus={setStatus} onGuestClipboard={setGuestClip} onEndpoint={setEndpoint} />
+        <div className="screen-host" onPointerEnter={sync.pushHost}>
+          <VncScreen
+            ref={screen}
+            name={vm.name}
+            running={running}
+            onStatus={setStatus}
+            onGuestClipboard={(text) => {
+              setGuestClip(text);
+              sync.fromGuest(text);
+            }}
+            onEndpoint={setEndpoint}
+          />
+        </div>
       ) : (
         <div className="screen-placeholder">
           {lastScreen && <img className="screen-last" src={lastScreen} alt="" aria-hidden="true" />}
@@ -277,6 +292,25 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
               {vm.clipboard === false && (
                 <p className="notice small" role="note">
                   Clipboard sharing is off for this run, so text copied in the guest cannot reach this computer. Turn it on in Settings → Clipboard and start the VM again.
+                </p>
+              )}
+              {vm.clipboard === true && (
+                <label className="checkbox">
+                  <input
+                    type="checkbox"
+                    aria-describedby="clip-sync-help"
+                    checked={autoSync}
+                    onChange={(e) => {
+                      setAutoSync(e.target.checked);
+                      saveAutoSync(e.target.checked);
+                    }}
+                  />{' '}
+                  Sync automatically
+                </label>
+              )}
+              {vm.clipboard === true && (
+                <p id="clip-sync-help" className="muted small">
+                  What the guest copies lands on this computer’s clipboard; what you copy here reaches the guest when you return to its screen.
                 </p>
               )}
               <label htmlFor="guest-clip">From the guest</label>
