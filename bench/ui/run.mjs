@@ -3,7 +3,8 @@
 // UI benchmark (issue #6): in Debian's Chromium via playwright-core, against the built renderer (dist/renderer)
 // with the in-memory fake bridge installed as window.nestbox — so it measures the renderer alone.
 //  1. First render of the library with 500 VMs: navigation → first row drawn and the main thread free again
-//     ("interactive"); long tasks during load. Goal: interactive < 300 ms.
+//     ("interactive"); long tasks during load. Goal: interactive < 300 ms. Cold (a new renderer process, nothing
+//     cached) and reopened (a reload in the same tab: process up, bundle cached).
 //  2. A pull reporting progress 10×/s (the contract's cap) for 5 s, with the 500-VM library behind the pull dialog
 //     and the layer details open: frames per second, longest frame gap, long tasks. Goal: no long task > 50 ms.
 //  3. Filter 500 VMs by typing: keypress → list updated.
@@ -65,16 +66,20 @@ const median = (xs) => {
 };
 const r1 = (x) => Math.round(x * 10) / 10;
 
-async function libraryFirstRender(browser, url, fake) {
+/**
+ * One cold first render. Wall-clock runs are not traced (tracing slows a cold page load by a third here, so a traced
+ * run measures the tracer too); the traced runs give the main thread's CPU time.
+ */
+async function libraryFirstRender(browser, url, fake, trace) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
   await page.addInitScript({ content: `window.__nestboxFake = { vms: 500, pullIntervalMs: 100 };` });
   await page.addInitScript({ content: fake });
   await page.addInitScript({ content: INSTRUMENT });
-  await browser.startTracing(page, { categories: TRACE_CATEGORIES });
+  if (trace) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
   await page.goto(url);
   await page.evaluate(() => window.__bench.interactive);
-  const tasks = mainThreadTasks(await browser.stopTracing(), 'nb-interactive');
+  const tasks = trace ? mainThreadTasks(await browser.stopTracing(), 'nb-interactive') : [];
   const r = await page.evaluate(async () => {
     const t = await window.__bench.interactive;
     const rows = document.querySelectorAll('[role="listitem"]').length;
@@ -205,14 +210,14 @@ async function withServedLibrary(n, fn) {
   }
 }
 
-async function servedFirstRender(browser, url) {
+async function servedFirstRender(browser, url, trace) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
   await page.addInitScript({ content: INSTRUMENT });
-  await browser.startTracing(page, { categories: TRACE_CATEGORIES });
+  if (trace) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
   await page.goto(url);
   const t = await page.evaluate(() => window.__bench.interactive);
-  const tasks = mainThreadTasks(await browser.stopTracing(), 'nb-interactive');
+  const tasks = trace ? mainThreadTasks(await browser.stopTracing(), 'nb-interactive') : [];
   const text = await page.evaluate(() => document.querySelector('#library-title + p')?.textContent);
   if (!/^500 VMs/.test(text ?? '')) throw new Error(`library did not show 500 VMs: ${text}`);
   await ctx.close();
@@ -271,11 +276,13 @@ const fake = await fakeBridgeScript();
 const browser = await launch();
 try {
   const lib = [];
+  const libCpu = [];
   const floor = [];
   const prog = [];
   for (let i = 0; i < RUNS; i++) {
-    lib.push(await libraryFirstRender(browser, srv.url, fake));
+    lib.push(await libraryFirstRender(browser, srv.url, fake, false));
     floor.push(await staticFloor(browser, floorSrv.url));
+    libCpu.push(await libraryFirstRender(browser, srv.url, fake, true));
   }
   const warm = [];
   const warmF = [];
@@ -287,7 +294,7 @@ try {
   const served = await withServedLibrary(500, async (url) => {
     const rs = [];
     // Each run is a fresh context: a new sign-in with the token URL, a new socket, a full vm.list of 500.
-    for (let i = 0; i < RUNS; i++) rs.push(await servedFirstRender(browser, url));
+    for (let i = 0; i < RUNS; i++) rs.push({ ...(await servedFirstRender(browser, url, false)), cpuMs: (await servedFirstRender(browser, url, true)).cpuMs });
     return rs;
   });
 
@@ -301,11 +308,11 @@ try {
       rowsInDom: lib[0].rows,
       longestLoadTaskMs: r1(median(lib.map((r) => r.longest))),
       filterMs: r1(median(lib.map((r) => r.filterMs))),
-      mainThreadCpuMs: r1(median(lib.map((r) => r.cpuMs))),
-      longestTaskCpuMs: r1(median(lib.map((r) => r.longestCpu))),
+      mainThreadCpuMs: r1(median(libCpu.map((r) => r.cpuMs))),
+      longestTaskCpuMs: r1(median(libCpu.map((r) => r.longestCpu))),
       goalMs: 300,
       pass: libInteractive < 300,
-      passCpu: median(lib.map((r) => r.cpuMs)) < 300,
+      passCpu: median(libCpu.map((r) => r.cpuMs)) < 300,
     },
     staticTable500: { interactiveMs: r1(floorInteractive) },
     warmLibrary500: { interactiveMs: r1(median(warm.map((r) => r.interactiveAt))), firstRowMs: r1(median(warm.map((r) => r.rowAt))), goalMs: 300, pass: median(warm.map((r) => r.interactiveAt)) < 300 },
