@@ -8,7 +8,8 @@
  */
 import { z } from 'zod';
 import { ApiErrorSchema, type ApiError } from './models';
-import { events, isEventName, isRequestName, requests, type EventName, type EventPayload, type Params, type RequestName, type Requests, type Result } from './contract';
+import { events, isEventName, isRequestName, requests, type EventName, type RequestName, type Requests, type Result } from './contract';
+import { createCheckedClient, type ApiClient, type ContractChecker } from './client';
 
 export type InvokeOutcome = { ok: true; result: unknown } | { ok: false; error: ApiError };
 
@@ -33,22 +34,7 @@ export type WireEvent = z.infer<typeof WireEventSchema>;
 
 // ---------- errors ----------
 
-/** What a client throws when a request fails: the ApiError's fields on an Error. */
-export class ApiCallError extends Error {
-  readonly code: string;
-  readonly fix?: string;
-  readonly details?: Record<string, unknown>;
-  constructor(e: ApiError) {
-    super(e.message);
-    this.name = 'ApiCallError';
-    this.code = e.code;
-    this.fix = e.fix;
-    this.details = e.details;
-  }
-  toApiError(): ApiError {
-    return { code: this.code, message: this.message, fix: this.fix, details: this.details };
-  }
-}
+export { ApiCallError } from './client';
 
 /**
  * Maps anything thrown by a handler to an ApiError. Engine errors (NestboxError, recognised by shape so this
@@ -112,57 +98,29 @@ export function createDispatcher<Ctx>(handlers: Handlers<Ctx>): Dispatch<Ctx> {
   };
 }
 
-// ---------- sending side: the typed client ----------
+// ---------- sending side: the typed client (zod checks; the renderer's checks JSON Schema, see jsonClient.ts) ----------
 
-export interface ApiClient {
-  request<K extends RequestName>(name: K, params: Params<K>): Promise<Result<K>>;
-  on<K extends EventName>(event: K, listener: (payload: EventPayload<K>) => void): () => void;
-}
+export type { ApiClient, ContractChecker } from './client';
 
-/** A typed client over any bridge. Results and events are validated before they reach the caller. */
+const issuesOf = (e: z.ZodError) => e.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+
+export const zodContractChecker: ContractChecker = {
+  isEvent: (name): name is EventName => isEventName(name),
+  result(name, value) {
+    const p = requests[name].result.safeParse(value);
+    return p.success ? { ok: true, data: p.data } : { ok: false, issues: issuesOf(p.error) };
+  },
+  event(name, value) {
+    const p = events[name].safeParse(value);
+    return p.success ? { ok: true, data: p.data } : { ok: false, issues: issuesOf(p.error) };
+  },
+  apiError(value) {
+    const p = ApiErrorSchema.safeParse(value);
+    return p.success ? p.data : null;
+  },
+};
+
+/** A typed client over any bridge. Results and events are validated (zod) before they reach the caller. */
 export function createClient(bridge: NestboxBridge): ApiClient {
-  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
-  let unsubscribe: (() => void) | null = null;
-
-  const ensureSubscribed = () => {
-    if (unsubscribe) return;
-    unsubscribe = bridge.subscribe((event, payload) => {
-      if (!isEventName(event)) return;
-      const set = listeners.get(event);
-      if (!set || set.size === 0) return;
-      const parsed = events[event].safeParse(payload);
-      if (!parsed.success) {
-        console.warn(`nestbox: dropped malformed "${event}" event`, parsed.error.issues);
-        return;
-      }
-      for (const l of set) l(parsed.data);
-    });
-  };
-
-  return {
-    async request(name, params) {
-      const outcome = await bridge.invoke(name, params);
-      if (!outcome || typeof outcome !== 'object' || !('ok' in outcome)) {
-        throw new ApiCallError({ code: 'INTERNAL', message: `Malformed reply to "${name}".` });
-      }
-      if (!outcome.ok) throw new ApiCallError(ApiErrorSchema.parse(outcome.error));
-      const parsed = requests[name].result.safeParse(outcome.result);
-      if (!parsed.success) {
-        throw new ApiCallError({
-          code: 'INTERNAL',
-          message: `The reply to "${name}" does not match the contract: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`,
-        });
-      }
-      return parsed.data as Result<typeof name>;
-    },
-    on(event, listener) {
-      ensureSubscribed();
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as (p: unknown) => void);
-      return () => {
-        set!.delete(listener as (p: unknown) => void);
-      };
-    },
-  };
+  return createCheckedClient(bridge, zodContractChecker);
 }

@@ -2,7 +2,9 @@
  * The renderer's one way out: the Electron preload's bridge (window.nestbox) when present, otherwise the
  * WebSocket bridge to `nestbox serve`. Either way the UI talks to the same typed, validated contract client.
  */
-import { createClient, type ApiClient, type NestboxBridge } from '../../../api';
+import type { ApiClient, NestboxBridge } from '../../../api';
+// The JSON Schema checks (not zod): the page validates every reply and event without loading zod.
+import { createJsonClient } from '../../../api/jsonClient';
 import { createWebBridge } from './web';
 
 declare global {
@@ -17,5 +19,5 @@ export function getBridge(): NestboxBridge {
 }
 
 export function createAppClient(bridge: NestboxBridge = getBridge()): ApiClient {
-  return createClient(bridge);
+  return createJsonClient(bridge);
 }

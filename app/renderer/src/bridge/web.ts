@@ -13,7 +13,8 @@
  * A refused sign-in turns into an AUTH error telling the user to open the printed URL.
  */
 import type { ApiError } from '../../../api/models';
-import { WireEventSchema, WireResponseSchema, type InvokeOutcome, type NestboxBridge } from '../../../api/wire';
+import { readWireFrame } from '../../../api/jsonClient';
+import type { InvokeOutcome, NestboxBridge } from '../../../api/wire';
 
 const DISCONNECTED: ApiError = {
   code: 'DISCONNECTED',
@@ -157,16 +158,16 @@ export function createWebBridge(opts: { url?: string } = {}): NestboxBridge {
           } catch {
             return;
           }
-          const res = WireResponseSchema.safeParse(data);
-          if (res.success) {
-            const resolve = pending.get(res.data.id);
+          const frame = readWireFrame(data);
+          if (frame?.kind === 'res') {
+            const res = frame.res;
+            const resolve = pending.get(res.id);
             if (!resolve) return;
-            pending.delete(res.data.id);
-            resolve(res.data.ok ? { ok: true, result: res.data.result } : { ok: false, error: res.data.error });
+            pending.delete(res.id);
+            resolve(res.ok ? { ok: true, result: res.result } : { ok: false, error: res.error });
             return;
           }
-          const evt = WireEventSchema.safeParse(data);
-          if (evt.success) deliver(evt.data.event, evt.data.payload);
+          if (frame?.kind === 'evt') deliver(frame.evt.event, frame.evt.payload);
         };
         s.onerror = () => {
           // onclose follows

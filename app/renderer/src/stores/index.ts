@@ -4,7 +4,8 @@
  * (coalesced: one request in flight, one queued), `task.updated` upserts a task.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import { ApiCallError, type ApiClient, type ApiError, type CachedImage, type HostInfo, type TaskInfo, type VmDetail, type VmSummary } from '../../../api';
+import type { ApiClient, ApiError, CachedImage, HostInfo, TaskInfo, VmDetail, VmSummary } from '../../../api';
+import { ApiCallError } from '../../../api/client';
 
 export function toError(e: unknown): ApiError {
   if (e instanceof ApiCallError) return e.toApiError();

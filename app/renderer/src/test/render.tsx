@@ -1,6 +1,7 @@
 import { configure, render, type RenderResult } from '@testing-library/react';
 import type { ReactNode } from 'react';
-import { createClient } from '../../../api';
+// The client the page ships: replies and events checked against the generated JSON Schema.
+import { createJsonClient as createClient } from '../../../api/jsonClient';
 import { createStores, type Stores } from '../stores';
 import { StoresProvider } from '../stores/react';
 import { App } from '../App';
