@@ -62,7 +62,7 @@ function CloneDialog({ d, onClose }: { d: Extract<Dialog, { kind: 'clone' }>; on
     if (problem) return;
     setBusy(true);
     try {
-      const pp = stores.tasks.getState().pullParams[d.source];
+      const pp = stores.tasks.getState().paramsFor(d.source);
       await stores.client.request('vm.clone', { source: d.source, name, ...(pp?.insecure || isLocalRegistry(d.source) ? { insecure: true } : {}) });
       stores.ui.getState().toast({ tone: 'info', title: `Cloning ${d.source} to ${name}…` });
       onClose();

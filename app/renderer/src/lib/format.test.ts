@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatEta, formatMemory, formatRelative, percentOf, progressView } from './format';
+import { formatBytes, formatDateTime, formatEta, formatMemory, formatRelative, percentOf, progressView } from './format';
 
 describe('progress math', () => {
   it('percent is clamped to 0..100, floored to one decimal, and null without a total', () => {
@@ -44,5 +44,10 @@ describe('progress math', () => {
     expect(formatRelative('2026-11-29T09:00:00Z', now)).toBe('3 h ago');
     expect(formatRelative('2026-11-28T12:00:00Z', now)).toBe('yesterday');
     expect(formatRelative(undefined, now)).toBe('never');
+    // Older than a month: the local date, year first.
+    const old = new Date(2026, 0, 5, 9, 7).getTime();
+    expect(formatRelative(new Date(old).toISOString(), now)).toBe('2026-01-05');
+    expect(formatDateTime(new Date(old).toISOString())).toBe('2026-01-05 09:07');
+    expect(formatDateTime('not a date')).toBe('never');
   });
 });

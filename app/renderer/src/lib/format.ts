@@ -94,7 +94,25 @@ export function formatRelative(iso: string | undefined, now = Date.now()): strin
   if (h < 24) return `${h} h ago`;
   const d = Math.round(h / 24);
   if (d < 31) return d === 1 ? 'yesterday' : `${d} days ago`;
-  return new Date(t).toLocaleDateString();
+  return formatDate(t);
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * Local date (and time) as 2026-11-28 / 2026-11-28 14:05 — unambiguous everywhere, and without Intl: a cold page
+ * pays ~10 ms for its first locale formatter, once per row-rendering start.
+ */
+export function formatDate(t: number): string {
+  const d = new Date(t);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+export function formatDateTime(iso: string | undefined): string {
+  const t = iso ? Date.parse(iso) : NaN;
+  if (!Number.isFinite(t)) return 'never';
+  const d = new Date(t);
+  return `${formatDate(t)} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
 export function osLabel(os: string | undefined, arch: string | undefined): string {

@@ -123,7 +123,8 @@ export interface PullParams {
 export interface TasksState {
   byId: Record<string, TaskInfo>;
   /** Parameters of pulls started here, to resume them with the same options. */
-  pullParams: Record<string, PullParams>;
+  /** How an image was pulled (e.g. --insecure), remembered across restarts for retries and clones. */
+  paramsFor(reference: string): PullParams | undefined;
   hidden: Record<string, true>;
   refresh(): Promise<void>;
   upsert(t: TaskInfo): void;
@@ -135,6 +136,12 @@ export interface TasksState {
 }
 
 const PULL_PARAMS_KEY = 'nestbox.pullParams';
+
+/** Read on first use, not at start: the first localStorage access of a page costs several ms. */
+let pullParamsCache: Record<string, PullParams> | null = null;
+function pullParams(): Record<string, PullParams> {
+  return (pullParamsCache ??= loadPullParams());
+}
 
 function loadPullParams(): Record<string, PullParams> {
   try {
@@ -149,7 +156,7 @@ function loadPullParams(): Record<string, PullParams> {
 function createTasks(client: ApiClient): StoreApi<TasksState> {
   return createStore<TasksState>()((set, get) => ({
     byId: {},
-    pullParams: loadPullParams(),
+    paramsFor: (reference) => pullParams()[reference],
     hidden: {},
     async refresh() {
       const list = await client.request('task.list', {});
@@ -165,10 +172,9 @@ function createTasks(client: ApiClient): StoreApi<TasksState> {
     },
     async pull(p) {
       const { taskId } = await client.request('image.pull', { reference: p.reference, ...(p.insecure ? { insecure: true } : {}) });
-      const pullParams = { ...get().pullParams, [p.reference]: p };
-      set({ pullParams });
+      const all = (pullParamsCache = { ...pullParams(), [p.reference]: p });
       try {
-        globalThis.localStorage?.setItem(PULL_PARAMS_KEY, JSON.stringify(pullParams));
+        globalThis.localStorage?.setItem(PULL_PARAMS_KEY, JSON.stringify(all));
       } catch {}
       // The first event may arrive before the reply; make sure the task exists in the store either way.
       if (!get().byId[taskId]) await get().refresh().catch(() => {});
@@ -178,7 +184,7 @@ function createTasks(client: ApiClient): StoreApi<TasksState> {
       const t = get().byId[id];
       if (!t) return null;
       if (t.kind === 'pull' && t.target.image) {
-        const p = get().pullParams[t.target.image] ?? { reference: t.target.image };
+        const p = get().paramsFor(t.target.image) ?? { reference: t.target.image };
         const next = await get().pull(p);
         set({ hidden: { ...get().hidden, [id]: true } });
         return next;

@@ -3,7 +3,7 @@ import { elementScroll, useVirtualizer, type Virtualizer } from '@tanstack/react
 import { memo, useEffect, useMemo, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { VmSummary } from '../../../api';
-import { formatBytes, formatMemory, formatRelative, osLabel } from '../lib/format';
+import { formatBytes, formatDateTime, formatMemory, formatRelative, osLabel } from '../lib/format';
 import { isActive, visibleVms } from '../lib/library';
 import type { SortKey } from '../stores';
 import { useHost, useStores, useUi, useVms } from '../stores/react';
@@ -180,7 +180,7 @@ const VmRow = memo(function VmRow({ vm, selected }: { vm: VmSummary; selected: b
           </span>
         </div>
         <StateBadge state={vm.state} reason={vm.stateReason} />
-        <span className="vm-used muted small" title={new Date(vm.accessedAt).toLocaleString()}>
+        <span className="vm-used muted small" title={`Last used ${formatDateTime(vm.accessedAt)}`}>
           {formatRelative(vm.accessedAt)}
         </span>
         <div className="vm-actions">
