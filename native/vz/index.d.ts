@@ -51,6 +51,8 @@ export interface VzMachineSpec {
   audio: boolean;
   entropy: boolean;
   memoryBalloon: boolean;
+  /** A SPICE agent console port sharing the clipboard with the guest's agent (spice-vdagent / tart-guest-agent); macOS 13+. */
+  clipboard: boolean;
   /** Linux guests: virtio console → this file (appended). */
   serial: { outputPath: string } | undefined;
   /** Linux guests: Rosetta directory share on this virtio-fs tag. */

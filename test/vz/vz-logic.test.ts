@@ -64,7 +64,9 @@ describe('config.json → VZ device spec', () => {
     expect(s.display).toEqual({ kind: 'mac', width: 1024, height: 768, unit: 'pt' });
     expect(s.keyboards).toEqual(['usb', 'mac']);
     expect(s.pointingDevices).toEqual(['usb-screen', 'mac-trackpad']);
-    expect(s).toMatchObject({ audio: true, entropy: true, serial: undefined, saveFile: '/vms/sonoma/state.vzvmsave', startOptions: { recovery: false } });
+    expect(s).toMatchObject({ audio: true, entropy: true, clipboard: true, serial: undefined, saveFile: '/vms/sonoma/state.vzvmsave', startOptions: { recovery: false } });
+    // Tart's --no-clipboard; and no SPICE port before macOS 13.
+    expect(buildVzSpec(macVm(), { graphics: true, clipboard: false }, HOST).clipboard).toBe(false);
   });
 
   it('macOS guest on a macOS 13 host: USB keyboard only; px unit gives pixels at 72 ppi', () => {
@@ -77,7 +79,7 @@ describe('config.json → VZ device spec', () => {
 
   it('suspendable macOS runs keep only savable devices; recovery sets the start option', () => {
     const s = buildVzSpec(macVm(), { graphics: true, suspendable: true, recovery: true }, HOST);
-    expect(s).toMatchObject({ keyboards: ['mac'], pointingDevices: ['mac-trackpad'], audio: false, entropy: false, memoryBalloon: false, startOptions: { recovery: true } });
+    expect(s).toMatchObject({ keyboards: ['mac'], pointingDevices: ['mac-trackpad'], audio: false, entropy: false, memoryBalloon: false, clipboard: false, startOptions: { recovery: true } });
     expect(err(() => buildVzSpec(macVm(), { graphics: true, suspendable: true }, { ...HOST, macosVersion: '13.5' })).message).toMatch(/macOS 14/);
     expect(err(() => buildVzSpec(macVm(), { graphics: true, recovery: true }, { ...HOST, macosVersion: '12.7' })).message).toMatch(/Recovery needs macOS 13/);
     const e = err(() => buildVzSpec(macVm(), { graphics: true, suspendable: true, sharedDirs: [{ path: '/src', readOnly: false }] }, HOST));

@@ -53,6 +53,7 @@ struct MachineSpec {
   bool audio = false;
   bool entropy = false;
   bool memoryBalloon = false;
+  bool clipboard = false;
   bool hasSerial = false;
   std::string serialPath;
   bool hasRosetta = false;

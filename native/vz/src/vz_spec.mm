@@ -161,6 +161,7 @@ MachineSpec ParseSpec(const Napi::Object &o) {
   s.audio = Bool(o, "audio", "spec");
   s.entropy = Bool(o, "entropy", "spec");
   s.memoryBalloon = Bool(o, "memoryBalloon", "spec");
+  s.clipboard = Bool(o, "clipboard", "spec");
 
   Napi::Value serial = Field(o, "serial");
   if (serial.IsObject()) {
@@ -393,6 +394,24 @@ VZVirtualMachineConfiguration *BuildConfiguration(const MachineSpec &s, ErrInfo 
       VZVirtioConsoleDeviceSerialPortConfiguration *port = [[VZVirtioConsoleDeviceSerialPortConfiguration alloc] init];
       port.attachment = att;
       c.serialPorts = @[ port ];
+    }
+
+    // ---- clipboard: a SPICE agent port on a virtio console device (as Tart does). The guest's spice-vdagent or
+    // tart-guest-agent finds it by its name; the framework itself serves the clipboard. macOS 13+.
+    if (s.clipboard) {
+      if (@available(macOS 13.0, *)) {
+        VZSpiceAgentPortAttachment *spice = [[VZSpiceAgentPortAttachment alloc] init];
+        spice.sharesClipboard = YES;
+        VZVirtioConsolePortConfiguration *port = [[VZVirtioConsolePortConfiguration alloc] init];
+        port.name = VZSpiceAgentPortAttachment.spiceAgentPortName;
+        port.attachment = spice;
+        VZVirtioConsoleDeviceConfiguration *console = [[VZVirtioConsoleDeviceConfiguration alloc] init];
+        console.ports[0] = port;
+        c.consoleDevices = @[ console ];
+      } else {
+        *err = Own("UNSUPPORTED", "Sharing the clipboard needs macOS 13 or newer");
+        return nil;
+      }
     }
 
     NSError *e = nil;

@@ -179,6 +179,9 @@ export function buildVzSpec(vm: VmHandle, o: VzRunOptions, host: VzHostFacts): V
       audio: !suspendable && o.audio !== false,
       entropy: !suspendable,
       memoryBalloon: !suspendable,
+      // Like Tart: a SPICE agent port shares the clipboard (macOS 13+), unless --no-clipboard or a suspendable run
+      // (VZ can save only the Mac devices).
+      clipboard: !suspendable && o.clipboard !== false && hostMajor >= 13,
       serial: undefined,
       rosetta: undefined,
       startOptions: { recovery: !!o.recovery },
@@ -193,6 +196,7 @@ export function buildVzSpec(vm: VmHandle, o: VzRunOptions, host: VzHostFacts): V
     audio: o.audio !== false,
     entropy: true,
     memoryBalloon: true,
+    clipboard: o.clipboard !== false && hostMajor >= 13,
     serial: { outputPath: o.serialLog ?? file('nestbox-serial.log') },
     rosetta,
     startOptions: { recovery: false },

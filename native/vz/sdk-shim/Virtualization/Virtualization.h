@@ -334,6 +334,42 @@ API_AVAILABLE(macos(11.0))
 @interface VZVirtioConsoleDeviceSerialPortConfiguration : VZSerialPortConfiguration
 @end
 
+API_AVAILABLE(macos(13.0))
+@interface VZSpiceAgentPortAttachment : VZSerialPortAttachment
+- (instancetype)init API_AVAILABLE(macos(13.0));
+@property BOOL sharesClipboard API_AVAILABLE(macos(13.0));
+@property(class, readonly, copy) NSString *spiceAgentPortName API_AVAILABLE(macos(13.0));
+@end
+
+API_AVAILABLE(macos(13.0))
+@interface VZConsolePortConfiguration : NSObject <NSCopying>
+@property(nullable, strong) VZSerialPortAttachment *attachment API_AVAILABLE(macos(13.0));
+@end
+
+API_AVAILABLE(macos(13.0))
+@interface VZVirtioConsolePortConfiguration : VZConsolePortConfiguration
+- (instancetype)init API_AVAILABLE(macos(13.0));
+@property(copy) NSString *name API_AVAILABLE(macos(13.0));
+@property BOOL isConsole API_AVAILABLE(macos(13.0));
+@end
+
+API_AVAILABLE(macos(13.0))
+@interface VZVirtioConsolePortConfigurationArray : NSObject <NSCopying>
+@property uint32_t maximumPortCount API_AVAILABLE(macos(13.0));
+- (nullable VZVirtioConsolePortConfiguration *)objectAtIndexedSubscript:(NSUInteger)portIndex API_AVAILABLE(macos(13.0));
+- (void)setObject:(nullable VZVirtioConsolePortConfiguration *)configuration atIndexedSubscript:(NSUInteger)portIndex API_AVAILABLE(macos(13.0));
+@end
+
+API_AVAILABLE(macos(13.0))
+@interface VZConsoleDeviceConfiguration : NSObject <NSCopying>
+@end
+
+API_AVAILABLE(macos(13.0))
+@interface VZVirtioConsoleDeviceConfiguration : VZConsoleDeviceConfiguration
+- (instancetype)init API_AVAILABLE(macos(13.0));
+@property(readonly, copy) VZVirtioConsolePortConfigurationArray *ports API_AVAILABLE(macos(13.0));
+@end
+
 // ------------------------------------------------------------------------------------------------ configuration
 
 API_AVAILABLE(macos(11.0))
@@ -352,6 +388,7 @@ API_AVAILABLE(macos(11.0))
 @property(copy) NSArray<VZMemoryBalloonDeviceConfiguration *> *memoryBalloonDevices API_AVAILABLE(macos(11.0));
 @property(copy) NSArray<VZDirectorySharingDeviceConfiguration *> *directorySharingDevices API_AVAILABLE(macos(12.0));
 @property(copy) NSArray<VZSerialPortConfiguration *> *serialPorts API_AVAILABLE(macos(11.0));
+@property(copy) NSArray<VZConsoleDeviceConfiguration *> *consoleDevices API_AVAILABLE(macos(13.0));
 @property(class, readonly) NSUInteger minimumAllowedCPUCount API_AVAILABLE(macos(11.0));
 @property(class, readonly) NSUInteger maximumAllowedCPUCount API_AVAILABLE(macos(11.0));
 @property(class, readonly) uint64_t minimumAllowedMemorySize API_AVAILABLE(macos(11.0));
