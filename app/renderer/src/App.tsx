@@ -1,4 +1,3 @@
-import * as Toast from '@radix-ui/react-toast';
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import type { Stores } from './stores';
 import { routeFromHash } from './stores';
@@ -10,6 +9,9 @@ const Images = lazy(() => import('./views/Images').then((m) => ({ default: m.Ima
 const Tasks = lazy(() => import('./views/Tasks').then((m) => ({ default: m.Tasks })));
 const VmView = lazy(() => import('./views/VmView').then((m) => ({ default: m.VmView })));
 const Dialogs = lazy(() => import('./components/Dialogs').then((m) => ({ default: m.Dialogs })));
+// Notifications (Radix Toast) load with the first one, or once the page is idle — not on the way to the library.
+const loadToasts = () => import('./components/ToastLayer');
+const ToastLayer = lazy(() => loadToasts().then((m) => ({ default: m.ToastLayer })));
 import { IconImages, IconLibrary, IconTasks } from './components/icons';
 import { useShortcuts } from './lib/shortcuts';
 import { pathOfDroppedFile, sourceKindOf } from './lib/files';
@@ -28,11 +30,8 @@ export function App({ stores }: { stores: Stores }) {
   }, [stores]);
   return (
     <StoresProvider stores={stores}>
-      <Toast.Provider swipeDirection="right" duration={6000}>
-        <Shell />
-        <Toasts />
-        <Toast.Viewport className="toast-viewport" label="Notifications" />
-      </Toast.Provider>
+      <Shell />
+      <DeferredToasts />
     </StoresProvider>
   );
 }
@@ -174,20 +173,21 @@ function HostBanner() {
   );
 }
 
-function Toasts() {
-  const toasts = useUi((s) => s.toasts);
-  const dismiss = useStores().ui.getState().dismissToast;
-  return (
-    <>
-      {toasts.map((t) => (
-        <Toast.Root key={t.id} className={`toast toast-${t.tone}`} duration={t.tone === 'error' ? 10_000 : t.tone === 'success' ? 5000 : 3500} onOpenChange={(o) => !o && dismiss(t.id)} type={t.tone === 'error' ? 'foreground' : 'background'}>
-          <Toast.Title className="toast-title">{t.title}</Toast.Title>
-          {t.description && <Toast.Description className="toast-desc">{t.description}</Toast.Description>}
-          <Toast.Close className="icon-button toast-close" aria-label="Dismiss">
-            ×
-          </Toast.Close>
-        </Toast.Root>
-      ))}
-    </>
-  );
+function DeferredToasts() {
+  const any = useUi((s) => s.toasts.length > 0);
+  const [mounted, setMounted] = useState(false);
+  useEffect(() => {
+    if (any) setMounted(true);
+  }, [any]);
+  useEffect(() => {
+    const idle = (globalThis as { requestIdleCallback?: (cb: () => void) => number }).requestIdleCallback;
+    const preload = () => void loadToasts().catch(() => {});
+    if (idle) idle(preload);
+    else setTimeout(preload, 200);
+  }, []);
+  return any || mounted ? (
+    <Suspense fallback={null}>
+      <ToastLayer />
+    </Suspense>
+  ) : null;
 }

@@ -1,65 +1,78 @@
-import * as ContextMenu from '@radix-ui/react-context-menu';
 import * as DropdownMenu from '@radix-ui/react-dropdown-menu';
-import { Fragment, useState, type ReactNode } from 'react';
+import { Fragment } from 'react';
 import type { VmState } from '../../../api';
 import { useStores } from '../stores/react';
 import { actionsFor, runVmAction } from './vmActions';
 import { IconMore } from './icons';
 
+/** Where a menu opens: the viewport point, and the element to give focus back to when it closes. */
+export interface MenuAnchor {
+  x: number;
+  y: number;
+  returnFocus?: HTMLElement | null;
+}
+
 /**
- * One right-click menu for a whole list of VMs (rows mark themselves with data-vm / data-vm-state): a single
- * Radix tree instead of one per row keeps a 500-VM library light. "More actions" buttons open it at themselves.
+ * A zero-size, fixed-position trigger at the point, so a controlled Radix menu opens there. It has no name of its
+ * own, so the menus name themselves (aria-label, and no aria-labelledby pointing here).
  */
-export function SharedVmContextMenu({ children }: { children: ReactNode }) {
-  const stores = useStores();
-  const [target, setTarget] = useState<{ name: string; state: VmState } | null>(null);
+function AnchorTrigger({ at }: { at: MenuAnchor }) {
   return (
-    <ContextMenu.Root onOpenChange={(o) => o && target && stores.ui.getState().select(target.name)}>
-      <ContextMenu.Trigger
-        asChild
-        onContextMenu={(e) => {
-          const row = (e.target as HTMLElement).closest<HTMLElement>('[data-vm]');
-          if (!row) return e.preventDefault();
-          setTarget({ name: row.dataset['vm']!, state: row.dataset['vmState'] as VmState });
-        }}
-      >
-        {children}
-      </ContextMenu.Trigger>
-      <ContextMenu.Portal>
-        {target && (
-          <ContextMenu.Content className="menu" aria-label={`Actions for ${target.name}`}>
-            {actionsFor(target.state).map((a) => (
-              <Fragment key={a.action}>
-                {a.separatorBefore && <ContextMenu.Separator className="menu-sep" />}
-                <ContextMenu.Item className={`menu-item${a.danger ? ' menu-danger' : ''}`} onSelect={() => void runVmAction(stores, target.name, a.action)}>
-                  {a.label}
-                  {a.shortcut && <span className="menu-shortcut">{a.shortcut}</span>}
-                </ContextMenu.Item>
-              </Fragment>
-            ))}
-          </ContextMenu.Content>
-        )}
-      </ContextMenu.Portal>
-    </ContextMenu.Root>
+    <DropdownMenu.Trigger asChild>
+      <span aria-hidden="true" style={{ position: 'fixed', left: at.x, top: at.y, width: 0, height: 0, pointerEvents: 'none' }} />
+    </DropdownMenu.Trigger>
   );
 }
 
-/** A "More actions" button that opens the shared context menu below itself (mouse or keyboard). */
-export function MoreButton({ name }: { name: string }) {
+const giveFocusBack = (at: MenuAnchor) => (e: Event) => {
+  e.preventDefault();
+  at.returnFocus?.focus();
+};
+
+/**
+ * The library's VM menu (right-click on a row, or its "More actions" button), opened at a point. One menu for the
+ * whole list, loaded on demand: the library's first render carries no menu code (Library.tsx).
+ */
+export function VmListMenu({ vm, at, onClose }: { vm: { name: string; state: VmState }; at: MenuAnchor; onClose(): void }) {
+  const stores = useStores();
   return (
-    <button
-      type="button"
-      className="icon-button"
-      aria-label={`More actions for ${name}`}
-      aria-haspopup="menu"
-      onClick={(e) => {
-        e.stopPropagation();
-        const r = e.currentTarget.getBoundingClientRect();
-        e.currentTarget.dispatchEvent(new MouseEvent('contextmenu', { bubbles: true, cancelable: true, clientX: r.left, clientY: r.bottom + 2 }));
-      }}
-    >
-      <IconMore />
-    </button>
+    <DropdownMenu.Root open modal={false} onOpenChange={(o) => !o && onClose()}>
+      <AnchorTrigger at={at} />
+      <DropdownMenu.Portal>
+        <DropdownMenu.Content className="menu" aria-label={`Actions for ${vm.name}`} aria-labelledby={undefined} align="start" sideOffset={2} onCloseAutoFocus={giveFocusBack(at)}>
+          {actionsFor(vm.state).map((a) => (
+            <Fragment key={a.action}>
+              {a.separatorBefore && <DropdownMenu.Separator className="menu-sep" />}
+              <DropdownMenu.Item className={`menu-item${a.danger ? ' menu-danger' : ''}`} onSelect={() => void runVmAction(stores, vm.name, a.action)}>
+                {a.label}
+                {a.shortcut && <span className="menu-shortcut">{a.shortcut}</span>}
+              </DropdownMenu.Item>
+            </Fragment>
+          ))}
+        </DropdownMenu.Content>
+      </DropdownMenu.Portal>
+    </DropdownMenu.Root>
+  );
+}
+
+/** The library's sort menu, opened below its button (Library.tsx renders the button; this loads on demand). */
+export function SortMenu({ options, value, dir, at, onPick, onClose }: { options: { key: string; label: string }[]; value: string; dir: 'asc' | 'desc'; at: MenuAnchor; onPick(key: string): void; onClose(): void }) {
+  return (
+    <DropdownMenu.Root open modal={false} onOpenChange={(o) => !o && onClose()}>
+      <AnchorTrigger at={at} />
+      <DropdownMenu.Portal>
+        <DropdownMenu.Content className="menu" aria-label="Sort by" aria-labelledby={undefined} align="end" sideOffset={4} onCloseAutoFocus={giveFocusBack(at)}>
+          <DropdownMenu.RadioGroup value={value} onValueChange={onPick}>
+            {options.map((s) => (
+              <DropdownMenu.RadioItem key={s.key} value={s.key} className="menu-item">
+                {s.label}
+                {value === s.key && <span className="menu-shortcut">{dir === 'asc' ? '↑' : '↓'}</span>}
+              </DropdownMenu.RadioItem>
+            ))}
+          </DropdownMenu.RadioGroup>
+        </DropdownMenu.Content>
+      </DropdownMenu.Portal>
+    </DropdownMenu.Root>
   );
 }
 

@@ -51,10 +51,31 @@ describe('Library', () => {
     expect(fake.calls.find((c) => c.method === 'vm.delete')!.params).toEqual({ name: 'old' });
   });
 
+  it('sorts from the sort menu: by last used, newest first, and back by name', async () => {
+    const vms = [fakeVm('b', { accessedAt: '2026-11-01T00:00:00Z' }), fakeVm('a', { accessedAt: '2026-10-01T00:00:00Z' }), fakeVm('c', { accessedAt: '2026-11-20T00:00:00Z' })];
+    renderApp({ vms });
+    await screen.findByRole('listitem', { name: 'a' });
+    const names = () => screen.getAllByRole('listitem').map((li) => li.getAttribute('aria-label'));
+    expect(names()).toEqual(['a', 'b', 'c']);
+    const button = screen.getByRole('button', { name: 'Sort by Name, ascending' });
+    expect(button.getAttribute('aria-expanded')).toBe('false');
+    fireEvent.click(button);
+    const menu = await screen.findByRole('menu', { name: 'Sort by' });
+    expect(button.getAttribute('aria-expanded')).toBe('true');
+    fireEvent.click(within(menu).getByRole('menuitemradio', { name: /Last used/ }));
+    await waitFor(() => expect(names()).toEqual(['c', 'b', 'a']));
+    expect(screen.getByRole('button', { name: /^Sort by Last used, descending$/ })).toBeTruthy();
+    await waitFor(() => expect(screen.queryByRole('menu', { name: 'Sort by' })).toBeNull());
+    fireEvent.click(screen.getByRole('button', { name: /^Sort by Last used/ }));
+    fireEvent.click(within(await screen.findByRole('menu', { name: 'Sort by' })).getByRole('menuitemradio', { name: /Name/ }));
+    await waitFor(() => expect(names()).toEqual(['a', 'b', 'c']));
+  });
+
   it('refuses to delete a running VM until it is stopped', async () => {
     renderApp({ vms: [fakeVm('busy', { state: 'running' })] });
     fireEvent.click(await screen.findByRole('button', { name: 'More actions for busy' }));
-    expect(screen.getByRole('menu', { name: 'Actions for busy' })).toBeTruthy();
+    // The menus load on first use.
+    expect(await screen.findByRole('menu', { name: 'Actions for busy' })).toBeTruthy();
     fireEvent.click(await screen.findByRole('menuitem', { name: /Delete…/ }));
     const dialog = await screen.findByRole('dialog');
     expect(dialog.textContent).toContain('busy is running. Stop it before deleting it.');

@@ -1,16 +1,21 @@
-import * as DropdownMenu from '@radix-ui/react-dropdown-menu';
 import { elementScroll, useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
-import { memo, useEffect, useMemo, useRef } from 'react';
+import { lazy, memo, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { VmSummary } from '../../../api';
 import { formatBytes, formatDateTime, formatMemory, formatRelative, osLabel } from '../lib/format';
 import { isActive, visibleVms } from '../lib/library';
 import type { SortKey } from '../stores';
 import { useHost, useStores, useUi, useVms } from '../stores/react';
-import { IconDisc, IconDownload, IconPlay, IconPlus, IconSearch, IconSort, IconStop } from '../components/icons';
+import { IconDisc, IconDownload, IconMore, IconPlay, IconPlus, IconSearch, IconSort, IconStop } from '../components/icons';
 import { StateBadge } from '../components/StateBadge';
 import { Thumbnail } from '../components/Thumbnail';
-import { MoreButton, SharedVmContextMenu } from '../components/VmMenus';
+import type { MenuAnchor } from '../components/VmMenus';
+
+// The menus (Radix + floating-ui, a fifth of the page's script) load on first use, or when the pointer comes near.
+const loadMenus = () => import('../components/VmMenus');
+const preloadMenus = () => void loadMenus().catch(() => {});
+const VmListMenu = lazy(() => loadMenus().then((m) => ({ default: m.VmListMenu })));
+const SortMenu = lazy(() => loadMenus().then((m) => ({ default: m.SortMenu })));
 import { MOD, runVmAction } from '../components/vmActions';
 import { ErrorBox } from '../components/TaskError';
 
@@ -29,6 +34,7 @@ export function Library() {
   const ui = stores.ui.getState();
   const shown = useMemo(() => visibleVms(list, { sort, filter, stateFilter }), [list, sort, filter, stateFilter]);
   const running = useMemo(() => list.filter((v) => isActive(v.state)).length, [list]);
+  const [sortAt, setSortAt] = useState<MenuAnchor | null>(null);
 
   return (
     <section className="view" aria-labelledby="library-title">
@@ -65,23 +71,25 @@ export function Library() {
                 </button>
               ))}
             </div>
-            <DropdownMenu.Root>
-              <DropdownMenu.Trigger className="button button-ghost" aria-label={`Sort by ${SORTS.find((s) => s.key === sort.key)!.label}, ${sort.dir === 'asc' ? 'ascending' : 'descending'}`}>
-                <IconSort /> {SORTS.find((s) => s.key === sort.key)!.label}
-              </DropdownMenu.Trigger>
-              <DropdownMenu.Portal>
-                <DropdownMenu.Content className="menu" align="end" sideOffset={4}>
-                  <DropdownMenu.RadioGroup value={sort.key} onValueChange={(k) => ui.setSort(k as SortKey)}>
-                    {SORTS.map((s) => (
-                      <DropdownMenu.RadioItem key={s.key} value={s.key} className="menu-item">
-                        {s.label}
-                        {sort.key === s.key && <span className="menu-shortcut">{sort.dir === 'asc' ? '↑' : '↓'}</span>}
-                      </DropdownMenu.RadioItem>
-                    ))}
-                  </DropdownMenu.RadioGroup>
-                </DropdownMenu.Content>
-              </DropdownMenu.Portal>
-            </DropdownMenu.Root>
+            <button
+              type="button"
+              className="button button-ghost"
+              aria-haspopup="menu"
+              aria-expanded={sortAt !== null}
+              aria-label={`Sort by ${SORTS.find((s) => s.key === sort.key)!.label}, ${sort.dir === 'asc' ? 'ascending' : 'descending'}`}
+              onPointerEnter={preloadMenus}
+              onClick={(e) => {
+                const r = e.currentTarget.getBoundingClientRect();
+                setSortAt(sortAt ? null : { x: r.right, y: r.bottom, returnFocus: e.currentTarget });
+              }}
+            >
+              <IconSort /> {SORTS.find((s) => s.key === sort.key)!.label}
+            </button>
+            {sortAt && (
+              <Suspense fallback={null}>
+                <SortMenu options={SORTS} value={sort.key} dir={sort.dir} at={sortAt} onPick={(k) => ui.setSort(k as SortKey)} onClose={() => setSortAt(null)} />
+              </Suspense>
+            )}
           </div>
           {shown.length === 0 && loaded ? <p className="empty-inline muted">No VM matches “{filter}”.</p> : <VmList vms={shown} />}
         </>
@@ -112,6 +120,8 @@ function observeRectWithoutForcedLayout(instance: Virtualizer<HTMLDivElement, El
 function VmList({ vms }: { vms: VmSummary[] }) {
   const parent = useRef<HTMLDivElement>(null);
   const selected = useUi((s) => s.selected);
+  const stores = useStores();
+  const [menu, setMenu] = useState<{ vm: { name: string; state: VmSummary['state'] }; at: MenuAnchor } | null>(null);
   const virtualizer = useVirtualizer({
     count: vms.length,
     getScrollElement: () => parent.current,
@@ -132,8 +142,26 @@ function VmList({ vms }: { vms: VmSummary[] }) {
   }, [selIndex, virtualizer]);
 
   return (
-    <SharedVmContextMenu>
-    <div ref={parent} className="vm-scroll" role="list" aria-label="Virtual machines">
+    <>
+    <div
+      ref={parent}
+      className="vm-scroll"
+      role="list"
+      aria-label="Virtual machines"
+      onPointerEnter={preloadMenus}
+      onContextMenu={(e) => {
+        const target = e.target as HTMLElement;
+        const row = target.closest<HTMLElement>('[data-vm]');
+        if (!row) return;
+        e.preventDefault();
+        const name = row.dataset['vm']!;
+        stores.ui.getState().select(name);
+        // From the keyboard (the Menu key, Shift+F10) there is no pointer position: open at the row.
+        const r = row.getBoundingClientRect();
+        const keyboard = e.clientX === 0 && e.clientY === 0;
+        setMenu({ vm: { name, state: row.dataset['vmState'] as VmSummary['state'] }, at: { x: keyboard ? r.left + 24 : e.clientX, y: keyboard ? r.bottom : e.clientY, returnFocus: target.closest('button') ?? row } });
+      }}
+    >
       <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
         {virtualizer.getVirtualItems().map((item) => {
           const vm = vms[item.index]!;
@@ -145,7 +173,31 @@ function VmList({ vms }: { vms: VmSummary[] }) {
         })}
       </div>
     </div>
-    </SharedVmContextMenu>
+    {menu && (
+      <Suspense fallback={null}>
+        <VmListMenu key={`${menu.vm.name} ${menu.at.x} ${menu.at.y}`} vm={menu.vm} at={menu.at} onClose={() => setMenu(null)} />
+      </Suspense>
+    )}
+    </>
+  );
+}
+
+/** "More actions": opens the list's menu below itself (mouse or keyboard), through the same contextmenu path. */
+function MoreButton({ name }: { name: string }) {
+  return (
+    <button
+      type="button"
+      className="icon-button"
+      aria-label={`More actions for ${name}`}
+      aria-haspopup="menu"
+      onClick={(e) => {
+        e.stopPropagation();
+        const r = e.currentTarget.getBoundingClientRect();
+        e.currentTarget.dispatchEvent(new MouseEvent('contextmenu', { bubbles: true, cancelable: true, clientX: r.left, clientY: r.bottom + 2 }));
+      }}
+    >
+      <IconMore />
+    </button>
   );
 }
 
