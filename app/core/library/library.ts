@@ -9,7 +9,7 @@
  * This module is on the `nestbox list` path: keep its imports light (no registry, QEMU or server code).
  */
 import { randomUUID } from 'node:crypto';
-import { promises as fsp, constants, readFileSync } from 'node:fs';
+import { promises as fsp, constants, lstatSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NestboxError, errnoCode, isNestboxError, mapSpaceError } from '../errors';
@@ -32,7 +32,7 @@ import {
   type VMConfig,
 } from './config';
 import { VM_FILES, openHome, type Home } from './home';
-import { FileLock, PidLock, readFileKeepingLocks, runningPid } from './locks';
+import { FileLock, PidLock, readFileKeepingLocks, readFileKeepingLocksSync, runningPid } from './locks';
 import { TempDir, collectGarbage } from './tmp';
 
 export type VMState = 'running' | 'suspended' | 'stopped' | 'broken';
@@ -188,12 +188,33 @@ async function statOrNull(p: string) {
   }
 }
 
+type Stat = import('node:fs').Stats;
+type ConfigRead = { text: string } | { error: unknown };
+
+/** Like fsutil's exists(): the entry itself (lstat), whatever a symlink points to. */
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function statSyncOrNull(p: string): Stat | null {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
+}
+
 /** Reads one VM folder; never throws for a bad VM (the problem becomes `broken.reason`). */
 export async function inspectVm(name: string, dir: string): Promise<VMInfo> {
   const [configText, diskSt, nvramSt, dirSt, vzState, qemuState] = await Promise.all([
     readFileKeepingLocks(path.join(dir, VM_FILES.config)).then(
-      (t) => ({ text: t }),
-      (e: unknown) => ({ error: e }),
+      (t): ConfigRead => ({ text: t }),
+      (e: unknown): ConfigRead => ({ error: e }),
     ),
     statOrNull(path.join(dir, VM_FILES.disk)),
     statOrNull(path.join(dir, VM_FILES.nvram)),
@@ -201,6 +222,25 @@ export async function inspectVm(name: string, dir: string): Promise<VMInfo> {
     exists(path.join(dir, VM_FILES.vzState)),
     exists(path.join(dir, VM_FILES.qemuState)),
   ]);
+  return assembleVm(name, dir, configText, diskSt, nvramSt, dirSt, vzState || qemuState);
+}
+
+/**
+ * inspectVm with synchronous reads: a handful of syscalls of a few µs each, where the promise API pays a thread-pool
+ * round trip per call — listing 500 VMs takes a third of the time. list() interleaves it with the event loop.
+ */
+export function inspectVmSync(name: string, dir: string): VMInfo {
+  let configText: ConfigRead;
+  try {
+    configText = { text: readFileKeepingLocksSync(path.join(dir, VM_FILES.config)) };
+  } catch (e) {
+    configText = { error: e };
+  }
+  const suspended = lexists(path.join(dir, VM_FILES.vzState)) || lexists(path.join(dir, VM_FILES.qemuState));
+  return assembleVm(name, dir, configText, statSyncOrNull(path.join(dir, VM_FILES.disk)), statSyncOrNull(path.join(dir, VM_FILES.nvram)), statSyncOrNull(dir), suspended);
+}
+
+function assembleVm(name: string, dir: string, configText: ConfigRead, diskSt: Stat | null, nvramSt: Stat | null, dirSt: Stat | null, suspended: boolean): VMInfo {
   const problems: string[] = [];
   let config: VMConfig | undefined;
   if ('error' in configText) {
@@ -222,7 +262,7 @@ export async function inspectVm(name: string, dir: string): Promise<VMInfo> {
     pid = 0;
   }
   const broken = problems.length > 0 ? { reason: problems.join('; ') + '.' } : undefined;
-  const state: VMState = pid !== 0 ? 'running' : vzState || qemuState ? 'suspended' : broken ? 'broken' : 'stopped';
+  const state: VMState = pid !== 0 ? 'running' : suspended ? 'suspended' : broken ? 'broken' : 'stopped';
   return {
     name,
     dir,
@@ -299,15 +339,15 @@ export class Library {
       .filter((d) => !d.name.startsWith('.') && (d.isDirectory() || d.isSymbolicLink()))
       .map((d) => d.name)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const infos = await Promise.all(
-      names.map(async (n) => {
-        const dir = this.dirOf(n);
-        const st = await statOrNull(dir);
-        if (!st || !st.isDirectory()) return null;
-        return inspectVm(n, dir);
-      }),
-    );
-    return infos.filter((x): x is VMInfo => x !== null);
+    const infos: VMInfo[] = [];
+    for (let i = 0; i < names.length; i++) {
+      // Synchronous reads in slices of 25 VMs (a few ms each), giving the event loop its turn in between.
+      if (i > 0 && i % 25 === 0) await new Promise((r) => setImmediate(r));
+      const dir = this.dirOf(names[i]!);
+      const st = statSyncOrNull(dir);
+      if (st?.isDirectory()) infos.push(inspectVmSync(names[i]!, dir));
+    }
+    return infos;
   }
 
   async get(name: string): Promise<VMInfo> {

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { NestboxError, errnoCode } from '../errors';
 import { native } from '../native';
@@ -101,6 +101,16 @@ export function runningPid(vmDirectory: string): number {
 export async function readFileKeepingLocks(file: string): Promise<string> {
   const held = heldHere.get(path.resolve(file));
   if (!held) return fsp.readFile(file, 'utf8');
+  return readHeld(held);
+}
+
+/** readFileKeepingLocks without the thread pool (the library listing reads hundreds of small files). */
+export function readFileKeepingLocksSync(file: string): string {
+  const held = heldHere.get(path.resolve(file));
+  return held ? readHeld(held) : readFileSync(file, 'utf8');
+}
+
+function readHeld(held: PidLock): string {
   const fd = held.descriptor;
   const buf = Buffer.alloc(fstatSync(fd).size);
   let off = 0;
