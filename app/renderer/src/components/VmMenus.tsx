@@ -29,26 +29,31 @@ const giveFocusBack = (at: MenuAnchor) => (e: Event) => {
   at.returnFocus?.focus();
 };
 
+/** The actions that fit the VM's state, for either VM menu. */
+function VmActionItems({ name, state }: { name: string; state: VmState }) {
+  const stores = useStores();
+  return actionsFor(state).map((a) => (
+    <Fragment key={a.action}>
+      {a.separatorBefore && <DropdownMenu.Separator className="menu-sep" />}
+      <DropdownMenu.Item className={`menu-item${a.danger ? ' menu-danger' : ''}`} onSelect={() => void runVmAction(stores, name, a.action)}>
+        {a.label}
+        {a.shortcut && <span className="menu-shortcut">{a.shortcut}</span>}
+      </DropdownMenu.Item>
+    </Fragment>
+  ));
+}
+
 /**
  * The library's VM menu (right-click on a row, or its "More actions" button), opened at a point. One menu for the
  * whole list, loaded on demand: the library's first render carries no menu code (Library.tsx).
  */
 export function VmListMenu({ vm, at, onClose }: { vm: { name: string; state: VmState }; at: MenuAnchor; onClose(): void }) {
-  const stores = useStores();
   return (
     <DropdownMenu.Root open modal={false} onOpenChange={(o) => !o && onClose()}>
       <AnchorTrigger at={at} />
       <DropdownMenu.Portal>
         <DropdownMenu.Content className="menu" aria-label={`Actions for ${vm.name}`} aria-labelledby={undefined} align="start" sideOffset={2} onCloseAutoFocus={giveFocusBack(at)}>
-          {actionsFor(vm.state).map((a) => (
-            <Fragment key={a.action}>
-              {a.separatorBefore && <DropdownMenu.Separator className="menu-sep" />}
-              <DropdownMenu.Item className={`menu-item${a.danger ? ' menu-danger' : ''}`} onSelect={() => void runVmAction(stores, vm.name, a.action)}>
-                {a.label}
-                {a.shortcut && <span className="menu-shortcut">{a.shortcut}</span>}
-              </DropdownMenu.Item>
-            </Fragment>
-          ))}
+          <VmActionItems name={vm.name} state={vm.state} />
         </DropdownMenu.Content>
       </DropdownMenu.Portal>
     </DropdownMenu.Root>
@@ -78,7 +83,6 @@ export function SortMenu({ options, value, dir, at, onPick, onClose }: { options
 
 /** The VM page's "More actions" menu (a dropdown: the page has no list to share a context menu with). */
 export function VmMoreMenu({ name, state }: { name: string; state: VmState }) {
-  const stores = useStores();
   return (
     <DropdownMenu.Root>
       <DropdownMenu.Trigger className="icon-button" aria-label={`More actions for ${name}`}>
@@ -86,15 +90,7 @@ export function VmMoreMenu({ name, state }: { name: string; state: VmState }) {
       </DropdownMenu.Trigger>
       <DropdownMenu.Portal>
         <DropdownMenu.Content className="menu" align="end" sideOffset={4}>
-          {actionsFor(state).map((a) => (
-            <Fragment key={a.action}>
-              {a.separatorBefore && <DropdownMenu.Separator className="menu-sep" />}
-              <DropdownMenu.Item className={`menu-item${a.danger ? ' menu-danger' : ''}`} onSelect={() => void runVmAction(stores, name, a.action)}>
-                {a.label}
-                {a.shortcut && <span className="menu-shortcut">{a.shortcut}</span>}
-              </DropdownMenu.Item>
-            </Fragment>
-          ))}
+          <VmActionItems name={name} state={state} />
         </DropdownMenu.Content>
       </DropdownMenu.Portal>
     </DropdownMenu.Root>
