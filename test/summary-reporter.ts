@@ -1,11 +1,11 @@
 /**
  * Prints one plain closing line after the run — `tests: N passed, N failed, N skipped` — that any CI can read,
- * after Vitest's own summary.
+ * after Vitest's own summary; plus `, N unhandled errors` when there were any (they fail the run too).
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown> = []): void {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
@@ -18,6 +18,7 @@ export default class SummaryReporter implements Reporter {
         else skipped++;
       }
     }
-    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    const unhandled = errors.length > 0 ? `, ${errors.length} unhandled error${errors.length === 1 ? '' : 's'}` : '';
+    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped${unhandled}\n`);
   }
 }

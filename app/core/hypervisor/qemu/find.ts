@@ -210,6 +210,8 @@ function probeVdagent(qemu: string): Promise<boolean> {
       child.kill('SIGKILL');
       resolve(v);
     };
+    // A QEMU that exits at once (no qemu-vdagent in this build) closes stdin: EPIPE is an answer, not a crash.
+    child.stdin?.on('error', () => finish(false));
     child.stdin?.write('{"execute":"qmp_capabilities"}\n{"execute":"query-migrate"}\n');
     child.stdout?.on('data', (d) => {
       buf += d;
@@ -239,6 +241,7 @@ function probeKvm(qemu: string, fw: Firmware): Promise<boolean> {
       '-drive', `if=pflash,format=raw,readonly=on,file=${fw.code}`, '-drive', `if=pflash,format=raw,readonly=on,file=${fw.vars}`,
       '-qmp', 'stdio'];
     const child = execFile(qemu, args, { timeout: 5000 }, () => {});
+    child.stdin?.on('error', () => {}); // QEMU gone before the probe wrote: its exit answers
     let out = '';
     let sent = false;
     const timer = setTimeout(() => {
