@@ -445,6 +445,15 @@ describe('Nestbox UI in Chromium on nestbox serve', () => {
     await page.mouse.move(5, 5);
     await canvas.hover();
     await waitFor('the host clipboard in the guest', () => readFileSync(serialPath, 'utf8').includes('NESTBOX-CLIP-IN host-copied-77'), 30_000);
+    // A page not yet allowed to read the clipboard never triggers a prompt by itself: the dialog offers to allow it.
+    await ctx.clearPermissions();
+    await page.getByRole('button', { name: 'Clipboard' }).click();
+    const allow = clip.getByRole('button', { name: 'Allow clipboard access' });
+    await allow.waitFor();
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(serve.url).origin });
+    await allow.click();
+    await allow.waitFor({ state: 'detached' });
+    await clip.getByRole('button', { name: 'Done' }).click();
 
     // With the agent connected, this QEMU cannot save the VM: suspend says why and how, and the VM keeps running.
     await page.getByRole('toolbar', { name: 'VM controls' }).getByRole('button', { name: 'Suspend' }).click();

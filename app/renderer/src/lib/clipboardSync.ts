@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 
 const AUTO_KEY = 'nestbox.clipboardAutoSync';
 
@@ -18,6 +18,26 @@ export function saveAutoSync(on: boolean): void {
   } catch {}
 }
 
+export type ReadPermission = 'granted' | 'prompt' | 'denied' | 'unknown';
+
+/** Whether this page may read the clipboard without asking (Electron grants the app; a browser asks once). */
+export async function clipboardReadPermission(): Promise<ReadPermission> {
+  try {
+    const s = await navigator.permissions.query({ name: 'clipboard-read' as PermissionName });
+    return s.state === 'granted' || s.state === 'denied' || s.state === 'prompt' ? s.state : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The clipboard-read permission, kept current (the browser's answer to a prompt arrives as a change). */
+export function useClipboardReadPermission(): [ReadPermission, () => void] {
+  const [state, setState] = useState<ReadPermission>('unknown');
+  const refresh = useCallback(() => void clipboardReadPermission().then(setState), []);
+  useEffect(refresh, [refresh]);
+  return [state, refresh];
+}
+
 /**
  * Keeps the host's clipboard and the guest agent's in step, the way VM apps do, while `enabled` (the VM has the
  * clipboard port, its screen is connected, and the user has not turned syncing off):
@@ -25,8 +45,9 @@ export function saveAutoSync(on: boolean): void {
  *    browsers refuse otherwise);
  *  - host → guest: when the user comes back to the screen (window focus, pointer over the screen, connecting),
  *    this computer's clipboard is read and, if it changed, offered to the guest.
- * Text that just came from the guest is not sent back to it. Denied clipboard permissions are ignored: the Clipboard
- * dialog still works by hand.
+ * Text that just came from the guest is not sent back to it. The host clipboard is read only once the page may
+ * (never a permission prompt out of the blue: the Clipboard dialog offers to allow it); without it, and with denied
+ * permissions, the dialog still works by hand.
  */
 export function useClipboardSync(enabled: boolean, paste: (text: string) => void): { pushHost(): void; fromGuest(text: string): void } {
   const last = useRef<{ toGuest: string | null; fromGuest: string | null }>({ toGuest: null, fromGuest: null });
@@ -35,8 +56,8 @@ export function useClipboardSync(enabled: boolean, paste: (text: string) => void
 
   const pushHost = useCallback(() => {
     if (!state.current.enabled || !navigator.clipboard?.readText) return;
-    navigator.clipboard
-      .readText()
+    void clipboardReadPermission()
+      .then((p) => (p === 'granted' ? navigator.clipboard.readText() : ''))
       .then((text) => {
         if (!state.current.enabled || !text || text === last.current.toGuest || text === last.current.fromGuest) return;
         last.current.toGuest = text;

@@ -3,7 +3,7 @@ import * as Dialog from '@radix-ui/react-dialog';
 import { useEffect, useRef, useState } from 'react';
 import type { DisplayEndpoint, VmDetail } from '../../../api';
 import { copyText } from '../lib/clipboard';
-import { loadAutoSync, saveAutoSync, useClipboardSync } from '../lib/clipboardSync';
+import { loadAutoSync, saveAutoSync, useClipboardReadPermission, useClipboardSync } from '../lib/clipboardSync';
 import { formatBytes, formatMemory, osLabel } from '../lib/format';
 import type { VmTab } from '../stores';
 import { toError } from '../stores';
@@ -199,6 +199,7 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
   const connected = running && status === 'connected';
   const [autoSync, setAutoSync] = useState(loadAutoSync);
   const sync = useClipboardSync(connected && vm.clipboard === true && autoSync, (text) => screen.current?.pasteToGuest(text));
+  const [readPermission, refreshReadPermission] = useClipboardReadPermission();
   const [lastScreen, setLastScreen] = useState<string | null>(null);
   useEffect(() => {
     if (running) return;
@@ -245,7 +246,7 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
         <button type="button" className="button button-small" disabled={!connected} onClick={() => screen.current?.ctrlAltDel()}>
           <IconKeyboard /> Send Ctrl-Alt-Del
         </button>
-        <button type="button" className="button button-small" disabled={!connected} onClick={() => setClipOpen(true)}>
+        <button type="button" className="button button-small" disabled={!connected} onClick={() => (refreshReadPermission(), setClipOpen(true))}>
           <IconClipboard /> Clipboard
         </button>
         <button type="button" className="button button-small" disabled={!connected} onClick={() => screen.current?.fullscreen()}>
@@ -311,6 +312,30 @@ function ScreenTab({ vm }: { vm: VmDetail }) {
               {vm.clipboard === true && (
                 <p id="clip-sync-help" className="muted small">
                   What the guest copies lands on this computer’s clipboard; what you copy here reaches the guest when you return to its screen.
+                </p>
+              )}
+              {vm.clipboard === true && autoSync && readPermission === 'prompt' && (
+                <div className="notice small" role="note">
+                  To send what you copy here to the guest by itself, this page needs to read the clipboard.{' '}
+                  <button
+                    type="button"
+                    className="button button-small"
+                    onClick={() => {
+                      // A click is the user's gesture the browser asks for; its answer arrives as a permission change.
+                      void navigator.clipboard
+                        .readText()
+                        .then(() => sync.pushHost())
+                        .catch(() => {})
+                        .finally(refreshReadPermission);
+                    }}
+                  >
+                    Allow clipboard access
+                  </button>
+                </div>
+              )}
+              {vm.clipboard === true && autoSync && readPermission === 'denied' && (
+                <p className="notice small" role="note">
+                  This page may not read the clipboard, so what you copy here reaches the guest only through “Send to guest clipboard” (or allow it in the browser’s site settings).
                 </p>
               )}
               <label htmlFor="guest-clip">From the guest</label>
