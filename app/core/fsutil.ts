@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { promises as fsp, constants } from 'node:fs';
+import { promises as fsp, constants, lstatSync } from 'node:fs';
 import path from 'node:path';
 import { mapSpaceError } from './errors';
 
@@ -39,6 +39,16 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
 export async function exists(p: string): Promise<boolean> {
   try {
     await fsp.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** exists() without the thread pool: the entry itself (lstat), whatever a symlink points to. */
+export function existsSyncNoFollow(p: string): boolean {
+  try {
+    lstatSync(p);
     return true;
   } catch {
     return false;

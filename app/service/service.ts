@@ -242,7 +242,7 @@ export function createService(o: ServiceOptions): Service {
     // Synchronous reads (a few µs per call; the promise API pays a thread-pool round trip each), in slices.
     const read = (n: string) => {
       const info = inspectVmSync(n, library.dirOf(n));
-      const e = { info, thumb: thumbnailVersionSync(info.dir) };
+      const e = { info, thumb: thumbnailVersion(info.dir) };
       if (enabled) entries.set(n, e);
       return e;
     };
@@ -269,7 +269,7 @@ export function createService(o: ServiceOptions): Service {
         else for (const n of changed) entries.delete(n);
       },
       async list(): Promise<{ info: VMInfo; thumb?: number }[]> {
-        if (!enabled) return (await library.list()).map((info) => ({ info, thumb: thumbnailVersionSync(info.dir) }));
+        if (!enabled) return (await library.list()).map((info) => ({ info, thumb: thumbnailVersion(info.dir) }));
         const ns = names ?? (names = await readNames());
         const now = Date.now();
         const probe = now - probedAt >= PROBE_EVERY_MS;
@@ -319,11 +319,8 @@ export function createService(o: ServiceOptions): Service {
     if (v.state === 'stopped' && known === 'error') return 'error';
     return v.state;
   };
-  const thumbnailVersion = async (dir: string): Promise<number | undefined> => {
-    const st = await fsp.stat(path.join(dir, VM_FILES.thumbnail)).catch(() => null);
-    return st ? Math.floor(st.mtimeMs) : undefined;
-  };
-  const thumbnailVersionSync = (dir: string): number | undefined => {
+  /** The library thumbnail's mtime (its version for caches); one stat, synchronous like the VM reads it goes with. */
+  const thumbnailVersion = (dir: string): number | undefined => {
     try {
       return Math.floor(statSync(path.join(dir, VM_FILES.thumbnail)).mtimeMs);
     } catch {
@@ -333,7 +330,7 @@ export function createService(o: ServiceOptions): Service {
 
   const detail = async (vm: VMInfo): Promise<VmDetail> => {
     const host = hostLimits();
-    const base = vmSummary(vm, await thumbnailVersion(vm.dir));
+    const base = vmSummary(vm, thumbnailVersion(vm.dir));
     const c = vm.config;
     let canRun: VmDetail['canRun'] = { ok: false, reason: vm.broken?.reason ?? 'The VM has no valid configuration.' };
     let backend: VmDetail['backend'];

@@ -9,11 +9,11 @@
  * This module is on the `nestbox list` path: keep its imports light (no registry, QEMU or server code).
  */
 import { randomUUID } from 'node:crypto';
-import { promises as fsp, constants, lstatSync, readFileSync, statSync } from 'node:fs';
+import { promises as fsp, constants, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NestboxError, errnoCode, isNestboxError, mapSpaceError } from '../errors';
-import { exists, fsyncDir, writeFileAtomic } from '../fsutil';
+import { exists, existsSyncNoFollow, fsyncDir, writeFileAtomic } from '../fsutil';
 import { native } from '../native';
 import { NOOP_TASK, cancelledError, type TaskContext } from '../tasks/context';
 import {
@@ -188,20 +188,7 @@ async function statOrNull(p: string) {
   }
 }
 
-type Stat = import('node:fs').Stats;
-type ConfigRead = { text: string } | { error: unknown };
-
-/** Like fsutil's exists(): the entry itself (lstat), whatever a symlink points to. */
-function lexists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function statSyncOrNull(p: string): Stat | null {
+function statSyncOrNull(p: string): import('node:fs').Stats | null {
   try {
     return statSync(p);
   } catch {
@@ -209,38 +196,22 @@ function statSyncOrNull(p: string): Stat | null {
   }
 }
 
-/** Reads one VM folder; never throws for a bad VM (the problem becomes `broken.reason`). */
-export async function inspectVm(name: string, dir: string): Promise<VMInfo> {
-  const [configText, diskSt, nvramSt, dirSt, vzState, qemuState] = await Promise.all([
-    readFileKeepingLocks(path.join(dir, VM_FILES.config)).then(
-      (t): ConfigRead => ({ text: t }),
-      (e: unknown): ConfigRead => ({ error: e }),
-    ),
-    statOrNull(path.join(dir, VM_FILES.disk)),
-    statOrNull(path.join(dir, VM_FILES.nvram)),
-    statOrNull(dir),
-    exists(path.join(dir, VM_FILES.vzState)),
-    exists(path.join(dir, VM_FILES.qemuState)),
-  ]);
-  return assembleVm(name, dir, configText, diskSt, nvramSt, dirSt, vzState || qemuState);
-}
-
 /**
- * inspectVm with synchronous reads: a handful of syscalls of a few µs each, where the promise API pays a thread-pool
- * round trip per call — listing 500 VMs takes a third of the time. list() interleaves it with the event loop.
+ * Reads one VM folder; never throws for a bad VM (the problem becomes `broken.reason`). Synchronous reads — a handful
+ * of syscalls of a few µs each, where the promise API pays a thread-pool round trip per call (listing 500 VMs took
+ * three times as long); list() interleaves VMs with the event loop.
  */
 export function inspectVmSync(name: string, dir: string): VMInfo {
-  let configText: ConfigRead;
+  let configText: { text: string } | { error: unknown };
   try {
     configText = { text: readFileKeepingLocksSync(path.join(dir, VM_FILES.config)) };
   } catch (e) {
     configText = { error: e };
   }
-  const suspended = lexists(path.join(dir, VM_FILES.vzState)) || lexists(path.join(dir, VM_FILES.qemuState));
-  return assembleVm(name, dir, configText, statSyncOrNull(path.join(dir, VM_FILES.disk)), statSyncOrNull(path.join(dir, VM_FILES.nvram)), statSyncOrNull(dir), suspended);
-}
-
-function assembleVm(name: string, dir: string, configText: ConfigRead, diskSt: Stat | null, nvramSt: Stat | null, dirSt: Stat | null, suspended: boolean): VMInfo {
+  const suspended = existsSyncNoFollow(path.join(dir, VM_FILES.vzState)) || existsSyncNoFollow(path.join(dir, VM_FILES.qemuState));
+  const diskSt = statSyncOrNull(path.join(dir, VM_FILES.disk));
+  const nvramSt = statSyncOrNull(path.join(dir, VM_FILES.nvram));
+  const dirSt = statSyncOrNull(dir);
   const problems: string[] = [];
   let config: VMConfig | undefined;
   if ('error' in configText) {
@@ -273,6 +244,10 @@ function assembleVm(name: string, dir: string, configText: ConfigRead, diskSt: S
     disk: diskSt ? { apparent: diskSt.size, allocated: diskSt.blocks * 512 } : { apparent: 0, allocated: 0 },
     accessedAt: dirSt ? dirSt.atime : new Date(0),
   };
+}
+
+export async function inspectVm(name: string, dir: string): Promise<VMInfo> {
+  return inspectVmSync(name, dir);
 }
 
 // ---------- file copy ----------
