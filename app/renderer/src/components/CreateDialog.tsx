@@ -1,10 +1,11 @@
 import * as Tabs from '@radix-ui/react-tabs';
 import { useEffect, useId, useMemo, useState } from 'react';
-import type { ApiError, IpswInfo } from '../../../api';
+import type { IpswInfo } from '../../../api';
 import { createDefaults, vmNameProblem } from '../lib/validate';
 import { sourceKindOf, type SourceKind } from '../lib/files';
 import { formatMemory } from '../lib/format';
 import { toError } from '../stores';
+import { useAction } from '../lib/useAction';
 import { useHost, useStores, useVms } from '../stores/react';
 import { Field, Modal } from './Modal';
 import { ErrorBox } from './TaskError';
@@ -57,8 +58,7 @@ export function CreateDialog({ source, onClose }: { source?: { path: string; typ
   const [cpu, setCpu] = useState(String(defaults.cpuCount));
   const [mem, setMem] = useState(String(defaults.memoryMB));
   const [disk, setDisk] = useState(String(defaults.diskSizeGB));
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
 
   useEffect(() => {
     if (host) {
@@ -105,10 +105,9 @@ export function CreateDialog({ source, onClose }: { source?: { path: string; typ
   const linuxOk = !nameProblem && !cpuProblem && !memProblem && !diskProblem && !pathProblem && !archLimit && !(linuxSource === 'disk' && !path.trim());
   const macOk = !nameProblem && !macLimit && !!ipsw.trim() && !diskProblem && !ipswError;
 
-  const submit = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const submit = () =>
+    run(async () => {
+      setError(null);
       if (tab === 'linux') {
         await stores.client.request('vm.create', {
           name,
@@ -124,12 +123,7 @@ export function CreateDialog({ source, onClose }: { source?: { path: string; typ
       }
       stores.ui.getState().toast({ tone: 'info', title: `Creating ${name}…`, description: 'Progress is in Tasks.' });
       onClose();
-    } catch (e) {
-      setError(toError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   const dropHint = window.nestboxFiles ? 'or drop a file onto the window' : 'the path of a file on the machine running nestbox serve';
 

@@ -1,9 +1,8 @@
 import { useId, useMemo, useState } from 'react';
-import type { ApiError } from '../../../api';
 import { formatBytes } from '../lib/format';
+import { useAction } from '../lib/useAction';
 import { isLocalRegistry, referenceQuickProblem, vmNameProblem } from '../lib/validate';
 import type { Dialog } from '../stores';
-import { toError } from '../stores';
 import { useImages, useStores, useUi, useVms } from '../stores/react';
 import { CreateDialog } from './CreateDialog';
 import { Field, Modal } from './Modal';
@@ -55,22 +54,16 @@ function CloneDialog({ d, onClose }: { d: Extract<Dialog, { kind: 'clone' }>; on
   const taken = useTakenNames();
   const id = useId();
   const [name, setName] = useState(() => suggestName(d.source, taken));
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const problem = vmNameProblem(name, taken);
   const submit = async () => {
     if (problem) return;
-    setBusy(true);
-    try {
+    await run(async () => {
       const pp = stores.tasks.getState().paramsFor(d.source);
       await stores.client.request('vm.clone', { source: d.source, name, ...(pp?.insecure || isLocalRegistry(d.source) ? { insecure: true } : {}) });
       stores.ui.getState().toast({ tone: 'info', title: `Cloning ${d.source} to ${name}…` });
       onClose();
-    } catch (e) {
-      setError(toError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Modal
@@ -104,20 +97,18 @@ function RenameDialog({ name, onClose }: { name: string; onClose(): void }) {
   const taken = useTakenNames();
   const id = useId();
   const [newName, setNewName] = useState(name);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, run } = useAction();
   const others = useMemo(() => new Set([...taken].filter((n) => n !== name)), [taken, name]);
   const problem = newName === name ? 'Enter a different name.' : vmNameProblem(newName, others);
   const submit = async () => {
     if (problem) return;
-    try {
+    await run(async () => {
       await stores.client.request('vm.rename', { name, newName });
       const ui = stores.ui.getState();
       if (ui.route.view === 'vm' && ui.route.name === name) ui.navigate({ ...ui.route, name: newName });
       if (ui.selected === name) ui.select(newName);
       onClose();
-    } catch (e) {
-      setError(toError(e));
-    }
+    });
   };
   return (
     <Modal
@@ -148,24 +139,17 @@ function RenameDialog({ name, onClose }: { name: string; onClose(): void }) {
 function DeleteDialog({ name, onClose }: { name: string; onClose(): void }) {
   const stores = useStores();
   const vm = useVms((s) => s.list.find((v) => v.name === name));
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const running = vm && vm.state !== 'stopped' && vm.state !== 'suspended' && vm.state !== 'broken' && vm.state !== 'error';
-  const submit = async () => {
-    setBusy(true);
-    try {
+  const submit = () =>
+    run(async () => {
       await stores.client.request('vm.delete', { name });
       const ui = stores.ui.getState();
       if (ui.route.view === 'vm' && ui.route.name === name) ui.navigate({ view: 'library' });
       if (ui.selected === name) ui.select(null);
       ui.toast({ tone: 'info', title: `Deleted ${name}` });
       onClose();
-    } catch (e) {
-      setError(toError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Modal
       open
@@ -197,7 +181,7 @@ function DeleteDialog({ name, onClose }: { name: string; onClose(): void }) {
 function DeleteImageDialog({ name, onClose }: { name: string; onClose(): void }) {
   const stores = useStores();
   const img = useImages((s) => s.list.find((i) => i.name === name));
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, run } = useAction();
   return (
     <Modal
       open
@@ -212,14 +196,12 @@ function DeleteImageDialog({ name, onClose }: { name: string; onClose(): void })
           <button
             type="button"
             className="button button-danger"
-            onClick={async () => {
-              try {
+            onClick={() =>
+              void run(async () => {
                 await stores.client.request('image.delete', { name });
                 onClose();
-              } catch (e) {
-                setError(toError(e));
-              }
-            }}
+              })
+            }
           >
             Remove image
           </button>
@@ -236,17 +218,15 @@ function PushDialog({ name, onClose }: { name: string; onClose(): void }) {
   const id = useId();
   const [target, setTarget] = useState('');
   const [insecure, setInsecure] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { error, run } = useAction();
   const problem = target ? referenceQuickProblem(target) : null;
   const submit = async () => {
     if (!target || problem) return;
-    try {
+    await run(async () => {
       await stores.client.request('image.push', { source: name, targets: [target.trim()], ...(insecure || isLocalRegistry(target) ? { insecure: true } : {}) });
       stores.ui.getState().toast({ tone: 'info', title: `Pushing ${name} to ${target.trim()}…`, description: 'Progress is in Tasks.' });
       onClose();
-    } catch (e) {
-      setError(toError(e));
-    }
+    });
   };
   return (
     <Modal

@@ -1,11 +1,11 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { toError } from '../stores';
 import { useApi, useHost, useStores, useTasks } from '../stores/react';
+import { useAction } from '../lib/useAction';
 import { isLocalRegistry, referenceQuickProblem } from '../lib/validate';
 import { Field, Modal } from './Modal';
 import { TaskCard } from './TaskCard';
 import { ErrorBox } from './TaskError';
-import type { ApiError } from '../../../api';
 
 /** Well-known images (Tart's and Cirrus Labs' public ones) offered as suggestions. */
 export const SUGGESTED_IMAGES: { reference: string; label: string; os: 'linux' | 'darwin' }[] = [
@@ -35,8 +35,7 @@ export function PullDialog({ initial, onClose }: { initial?: string; onClose(): 
   const [insecureTouched, setInsecureTouched] = useState(false);
   const [check, setCheck] = useState<Check>({ state: 'idle' });
   const [taskId, setTaskId] = useState<string | null>(null);
-  const [submitError, setSubmitError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error: submitError, setError: setSubmitError, run } = useAction();
   const task = useTasks((s) => (taskId ? s.byId[taskId] : undefined));
   const id = useId();
   const seq = useRef(0);
@@ -78,16 +77,11 @@ export function PullDialog({ initial, onClose }: { initial?: string; onClose(): 
 
   const submit = async () => {
     if (!canPull) return;
-    setBusy(true);
-    setSubmitError(null);
-    try {
+    await run(async () => {
+      setSubmitError(null);
       const ref = check.state === 'ok' && check.normalized ? check.normalized : reference.trim();
       setTaskId(await stores.tasks.getState().pull({ reference: ref, insecure }));
-    } catch (e) {
-      setSubmitError(toError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (taskId) {

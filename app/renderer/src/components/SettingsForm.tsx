@@ -1,10 +1,10 @@
 import * as Slider from '@radix-ui/react-slider';
 import { useEffect, useId, useMemo, useState } from 'react';
-import type { ApiError, VmDetail } from '../../../api';
+import type { VmDetail } from '../../../api';
 import { formatBytes, formatMemory } from '../lib/format';
+import { useAction } from '../lib/useAction';
 import { checkSettings, cpuBounds, currentDiskGB, draftFromVm, memoryBoundsMB, MiB, type SettingsDraft } from '../lib/validate';
 import { loadClipboardPref, loadSharedDirs, saveClipboardPref, saveSharedDirs, type ClipboardPref, type SharedDir } from '../lib/sharedDirs';
-import { toError } from '../stores';
 import { useStores } from '../stores/react';
 import { Field } from './Modal';
 import { ErrorBox } from './TaskError';
@@ -30,8 +30,7 @@ export function SettingsForm({ vm }: { vm: VmDetail }) {
   const stores = useStores();
   const id = useId();
   const [draft, setDraft] = useState<SettingsDraft>(() => draftFromVm(vm));
-  const [saving, setSaving] = useState(false);
-  const [saveError, setSaveError] = useState<ApiError | null>(null);
+  const { busy: saving, error: saveError, setError: setSaveError, run } = useAction();
   const [warnings, setWarnings] = useState<string[]>([]);
   const [dirs, setDirs] = useState<SharedDir[]>(() => loadSharedDirs(vm.name));
   const [clip, setClip] = useState<ClipboardPref>(() => loadClipboardPref(vm.name));
@@ -52,19 +51,14 @@ export function SettingsForm({ vm }: { vm: VmDetail }) {
 
   const save = async () => {
     if (!check.changed || check.needsStop) return;
-    setSaving(true);
-    setSaveError(null);
-    try {
+    await run(async () => {
+      setSaveError(null);
       const r = await stores.client.request('vm.set', { name: vm.name, ...check.changes });
       setWarnings(r.warnings);
       await stores.vms.getState().loadDetail(vm.name);
       setDraft(draftFromVm(r.vm));
       stores.ui.getState().toast({ tone: 'success', title: `Saved the settings of ${vm.name}` });
-    } catch (e) {
-      setSaveError(toError(e));
-    } finally {
-      setSaving(false);
-    }
+    });
   };
 
   const cpu = Number(draft.cpuCount) || cb.min;
