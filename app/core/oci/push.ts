@@ -155,6 +155,15 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
     changed.clear();
   });
   const emit = (force = false) => progress.request(force);
+  /** A disk layer is in the registry (uploaded now, or reused): its descriptor, its byte counts, its row. */
+  const settle = (index: number, layer: Descriptor, state: 'done' | 'skipped') => {
+    layers[index] = layer;
+    compC.set(index, layer.size);
+    sentC.set(index, layer.size);
+    items.get(index)!.state = state;
+    changed.add(index);
+    emit();
+  };
   emit(true);
 
   const mediaType = compression === 'zstd' ? DISK_ZSTD : DISK_V2;
@@ -189,13 +198,8 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
         for (const reg of regs) if (everywhere && !(await blobExistsOrFalse(reg, hit.digest, ctx))) everywhere = false;
         if (everywhere) {
           // Same annotations as a freshly compressed layer (tart-format.md §4): only the blob is reused.
-          layers[c.index] = { mediaType, digest: hit.digest, size: hit.size, annotations: { [ANN_UNCOMPRESSED_SIZE]: String(c.size), [ANN_UNCOMPRESSED_DIGEST]: ud } };
           readU.set(c.index, c.size);
-          sentC.set(c.index, hit.size);
-          compC.set(c.index, hit.size);
-          items.get(c.index)!.state = 'skipped';
-          changed.add(c.index);
-          emit();
+          settle(c.index, { mediaType, digest: hit.digest, size: hit.size, annotations: { [ANN_UNCOMPRESSED_SIZE]: String(c.size), [ANN_UNCOMPRESSED_DIGEST]: ud } }, 'skipped');
           return;
         }
       }
@@ -225,12 +229,7 @@ export async function push(home: Home, source: string, targets: string[], o: Pus
           }
         });
         for (const u of uploads) await u.finish(res.digest);
-        layers[c.index] = { mediaType, digest: res.digest, size: res.size, annotations: { [ANN_UNCOMPRESSED_SIZE]: String(c.size), [ANN_UNCOMPRESSED_DIGEST]: res.uncompressedDigest } };
-        compC.set(c.index, res.size);
-        sentC.set(c.index, res.size);
-        items.get(c.index)!.state = 'done';
-        changed.add(c.index);
-        emit();
+        settle(c.index, { mediaType, digest: res.digest, size: res.size, annotations: { [ANN_UNCOMPRESSED_SIZE]: String(c.size), [ANN_UNCOMPRESSED_DIGEST]: res.uncompressedDigest } }, 'done');
         return;
       } catch (e) {
         for (const u of uploads) u.abort();
