@@ -10,6 +10,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createSign, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeVmFolder } from './vmfixtures';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -193,16 +194,13 @@ export async function pushTestImage(
   const root = mkdtempSync(path.join(os.tmpdir(), 'nestbox-pushimg-'));
   try {
     const home = homePaths(root);
-    const vm = path.join(home.vms, 'src');
-    mkdirSync(vm, { recursive: true });
     mkdirSync(home.tmp, { recursive: true });
     mkdirSync(home.cache, { recursive: true });
-    writeFileSync(
-      path.join(vm, 'config.json'),
-      JSON.stringify({ version: 1, os: o.os ?? 'linux', arch: 'arm64', cpuCountMin: 1, cpuCount: 1, memorySizeMin: 268435456, memorySize: 268435456, macAddress: '7e:1c:f2:4a:78:30', display: { width: 1024, height: 768 } }, null, 2),
-    );
-    writeFileSync(path.join(vm, 'disk.img'), diskBytes);
-    writeFileSync(path.join(vm, 'nvram.bin'), Buffer.alloc(64 * 1024, 0x4e));
+    writeVmFolder(path.join(home.vms, 'src'), {
+      config: { version: 1, os: o.os ?? 'linux', arch: 'arm64', cpuCountMin: 1, cpuCount: 1, memorySizeMin: 268435456, memorySize: 268435456, macAddress: '7e:1c:f2:4a:78:30', display: { width: 1024, height: 768 } },
+      disk: diskBytes,
+      nvram: Buffer.alloc(64 * 1024, 0x4e),
+    });
     const credentials = new CredentialStore(o.credentials ? [staticProvider(o.credentials)] : []);
     return await push(home, 'src', [`${host}/${repo}`], { insecure: true, credentials, layerSize: o.layerSize ?? 4 * 1024 * 1024, compression: o.compression }, NOOP_TASK);
   } finally {

@@ -1,12 +1,21 @@
 /** Fixtures for library tests: disks with scattered data, lock-holding processes, mountable scratch filesystems. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
+
+/** Writes a Tart VM folder `dir` (created if needed): config.json (the object, as indented JSON), disk.img, nvram.bin. */
+export function writeVmFolder(dir: string, f: { config: object; disk: Uint8Array; nvram: Uint8Array }): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(f.config, null, 2));
+  writeFileSync(path.join(dir, 'disk.img'), f.disk);
+  writeFileSync(path.join(dir, 'nvram.bin'), f.nvram);
+  return dir;
+}
 
 /**
  * Makes `file` a sparse file of `apparent` bytes holding `data` bytes of random (non-zero) content in `pieces`

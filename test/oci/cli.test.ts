@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { NESTBOX_BIN, nestbox, tempHome, type TempHome } from '../helpers';
 import { pushTestImage, startRegistry, type StartedRegistry } from '../helpers/registry';
+import { writeVmFolder } from '../helpers/vmfixtures';
 import { startFaultProxy, type FaultProxy } from './faultProxy';
 import { makeDisk } from './disks';
 import { TEST_VM_CONFIG } from './images';
@@ -34,11 +35,7 @@ function home(): TempHome {
 }
 
 function makeVm(th: TempHome, name: string, disk: Buffer) {
-  const dir = path.join(th.root, 'vms', name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(TEST_VM_CONFIG, null, 2));
-  writeFileSync(path.join(dir, 'disk.img'), disk);
-  writeFileSync(path.join(dir, 'nvram.bin'), Buffer.alloc(8192, 3));
+  writeVmFolder(path.join(th.root, 'vms', name), { config: TEST_VM_CONFIG, disk, nvram: Buffer.alloc(8192, 3) });
 }
 
 describe('nestbox push / pull / clone / list through the CLI', () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempHome, type TempHome } from '../helpers';
 import { pushTestImage, startRegistry, type StartedRegistry } from '../helpers/registry';
+import { writeVmFolder } from '../helpers/vmfixtures';
 import { openHome } from '../../app/core/library/home';
 import { pull } from '../../app/core/oci/pull';
 import { push } from '../../app/core/oci/push';
@@ -12,7 +13,6 @@ import { NOOP_TASK } from '../../app/core/tasks/context';
 import { startFaultProxy, type FaultProxy } from './faultProxy';
 import { makeDisk } from './disks';
 import { TEST_VM_CONFIG } from './images';
-import { mkdirSync, writeFileSync } from 'node:fs';
 
 const MiB = 1024 * 1024;
 let reg: StartedRegistry;
@@ -106,12 +106,8 @@ describe('push through a faulty network', () => {
     const th = tempHome();
     homes.push(th);
     const h = openHome(th.env);
-    const vm = path.join(h.vms, 'src');
-    mkdirSync(vm, { recursive: true });
-    writeFileSync(path.join(vm, 'config.json'), JSON.stringify(TEST_VM_CONFIG));
     const d = makeDisk(9 * MiB + 3, 123);
-    writeFileSync(path.join(vm, 'disk.img'), d);
-    writeFileSync(path.join(vm, 'nvram.bin'), Buffer.alloc(1024, 1));
+    writeVmFolder(path.join(h.vms, 'src'), { config: TEST_VM_CONFIG, disk: d, nvram: Buffer.alloc(1024, 1) });
     proxy.rules = [
       { method: 'POST', path: /\/blobs\/uploads\//, action: { kind: 'status', code: 502 }, times: 1 },
       { method: 'PUT', path: /\/blobs\/uploads\//, action: { kind: 'status', code: 500 }, times: 2 },
@@ -131,11 +127,7 @@ describe('push through a faulty network', () => {
     const th = tempHome();
     homes.push(th);
     const h = openHome(th.env);
-    const vm = path.join(h.vms, 'src');
-    mkdirSync(vm, { recursive: true });
-    writeFileSync(path.join(vm, 'config.json'), JSON.stringify(TEST_VM_CONFIG));
-    writeFileSync(path.join(vm, 'disk.img'), makeDisk(8 * MiB, 321));
-    writeFileSync(path.join(vm, 'nvram.bin'), Buffer.alloc(1024, 1));
+    writeVmFolder(path.join(h.vms, 'src'), { config: TEST_VM_CONFIG, disk: makeDisk(8 * MiB, 321), nvram: Buffer.alloc(1024, 1) });
     const first = await push(h, 'src', [`${proxy.host}/fault/repush:v1`], { insecure: true, credentials: anon, layerSize: 2 * MiB }, NOOP_TASK);
     const before = proxy.uploadBytes();
     const states: string[] = [];

@@ -5,11 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tempHome, type TempHome } from '../helpers';
 import { startRegistry, type StartedRegistry } from '../helpers/registry';
+import { writeVmFolder } from '../helpers/vmfixtures';
 import { homePaths, openHome } from '../../app/core/library/home';
 import { push } from '../../app/core/oci/push';
 import { pull } from '../../app/core/oci/pull';
@@ -44,16 +45,13 @@ async function pushFresh(host: string, ref: string, disk: Buffer, updates?: Prog
   const root = mkdtempSync(path.join(os.tmpdir(), 'nestbox-reuse-'));
   roots.push(root);
   const home = homePaths(root);
-  const vm = path.join(home.vms, 'src');
-  mkdirSync(vm, { recursive: true });
   mkdirSync(home.tmp, { recursive: true });
   mkdirSync(home.cache, { recursive: true });
-  writeFileSync(
-    path.join(vm, 'config.json'),
-    JSON.stringify({ version: 1, os: 'linux', arch: 'arm64', cpuCountMin: 1, cpuCount: 1, memorySizeMin: 268435456, memorySize: 268435456, macAddress: '7e:1c:f2:4a:78:30', display: { width: 1024, height: 768 } }, null, 2),
-  );
-  writeFileSync(path.join(vm, 'disk.img'), disk);
-  writeFileSync(path.join(vm, 'nvram.bin'), Buffer.alloc(64 * 1024, 0x4e));
+  const vm = writeVmFolder(path.join(home.vms, 'src'), {
+    config: { version: 1, os: 'linux', arch: 'arm64', cpuCountMin: 1, cpuCount: 1, memorySizeMin: 268435456, memorySize: 268435456, macAddress: '7e:1c:f2:4a:78:30', display: { width: 1024, height: 768 } },
+    disk,
+    nvram: Buffer.alloc(64 * 1024, 0x4e),
+  });
   expect(existsSync(path.join(root, 'nestbox-layer-digests.json'))).toBe(false);
   const res = await push(home, 'src', [`${host}/${ref}`], { insecure: true, credentials: anon, layerSize: LAYER }, {
     ...NOOP_TASK,
