@@ -34,9 +34,4 @@ export async function fakeBridgeScript() {
   return r.outputFiles[0].text;
 }
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-
-export async function launch() {
-  const { chromium } = require('playwright-core');
-  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
-}
+export { CHROMIUM_ARGS, launchChromium as launch } from '../../test/helpers/chromium.mjs';

@@ -11,14 +11,14 @@ import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import { PNG } from 'pngjs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NESTBOX_BIN, ROOT, nestbox, tempHome, waitFor, type TempHome } from '../../test/helpers';
 import { pushTestImage, startRegistry, type StartedRegistry } from '../../test/helpers/registry';
 import { makeGuestVm, GUEST_BANNER } from '../../test/guests/build';
+import { launchChromium } from '../../test/helpers/chromium.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'e2e', 'artifacts');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const IMAGE_BYTES = 24 * 1024 * 1024;
 const THROTTLE_BYTES_PER_SECOND = 5 * 1000 * 1000;
 
@@ -148,7 +148,7 @@ beforeAll(async () => {
   await pushTestImage(reg.host, 'e2e/small:1', randomBytes(IMAGE_BYTES), { layerSize: 3 * 1024 * 1024 });
   imageRef = `${proxy.host}/e2e/small:1`;
   serve = await startServe(home.env);
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
   // The clipboard sync reads and writes this computer's clipboard (a user grants this to the page once).
   await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(serve.url).origin });
