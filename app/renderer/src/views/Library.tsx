@@ -117,17 +117,36 @@ function observeRectWithoutForcedLayout(instance: Virtualizer<HTMLDivElement, El
   return () => ro.disconnect();
 }
 
+/** The list's likely size before it has been laid out: the window less the header and toolbar above it. */
+function firstRect(): { width: number; height: number } {
+  const h = typeof window !== 'undefined' && window.innerHeight > 0 ? window.innerHeight - 150 : 800;
+  return { width: 900, height: Math.max(ROW_HEIGHT, h) };
+}
+
+/** Runs fn when the page is next idle (soon, where there is no requestIdleCallback). */
+function whenIdle(fn: () => void): () => void {
+  if (typeof requestIdleCallback === 'undefined') {
+    const t = setTimeout(fn, 0);
+    return () => clearTimeout(t);
+  }
+  const id = requestIdleCallback(fn, { timeout: 500 });
+  return () => cancelIdleCallback(id);
+}
+
 function VmList({ vms }: { vms: VmSummary[] }) {
   const parent = useRef<HTMLDivElement>(null);
   const selected = useUi((s) => s.selected);
   const stores = useStores();
   const [menu, setMenu] = useState<{ vm: { name: string; state: VmSummary['state'] }; at: MenuAnchor } | null>(null);
+  // The first render draws what fits on the screen and one row more; the overscan grows once the page is idle.
+  const [overscan, setOverscan] = useState(1);
+  useEffect(() => whenIdle(() => setOverscan(8)), []);
   const virtualizer = useVirtualizer({
     count: vms.length,
     getScrollElement: () => parent.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 8,
-    initialRect: { width: 900, height: 800 },
+    overscan,
+    initialRect: firstRect(),
     observeElementRect: observeRectWithoutForcedLayout,
     // The first "scroll to 0" on mount would force a layout as well; the list is already at 0.
     scrollToFn: (offset, opts, instance) => {
