@@ -8,7 +8,10 @@
  *     `POST api/session` with `Authorization: Bearer <token>`. The server answers 204 with a session cookie
  *     `nestbox_session_<port>=<random session id>; HttpOnly; SameSite=Strict; Path=/`.
  *  3. Every API request and WebSocket upgrade (`api/ws`, `vnc/<vm>`) must carry either that cookie or
- *     `Authorization: Bearer <token>` (scripts: `curl -H "Authorization: Bearer $T" …/api/health`).
+ *     `Authorization: Bearer <token>` (scripts: `curl -H "Authorization: Bearer $T" …/api/health`). A browser cannot
+ *     set headers on a WebSocket, so the page's first `api/ws` socket, opened alongside step 2 rather than after it,
+ *     offers the token as a subprotocol instead: `Sec-WebSocket-Protocol: nestbox, nestbox.token.<token>`; the
+ *     server answers with `nestbox` only, never echoing the token.
  *  4. Host must name this server (loopback names when bound to loopback — defeats DNS rebinding), and any Origin
  *     must be this server's own (defeats cross-site requests and cross-site WebSocket hijacking).
  *  5. Failed authentications are counted per client address: after `max` failures within `windowMs`, requests that
@@ -16,6 +19,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { WS_TOKEN_PREFIX } from '../api/socket';
 
 export function newSecret(): string {
   return randomBytes(32).toString('base64url');
@@ -50,6 +54,17 @@ export function bearerOf(req: IncomingMessage): string | null {
   return m ? m[1]! : null;
 }
 
+/** The token a WebSocket upgrade offers as the subprotocol `nestbox.token.<token>`, if any. */
+export function protocolTokenOf(req: IncomingMessage): string | null {
+  const h = req.headers['sec-websocket-protocol'];
+  if (typeof h !== 'string') return null;
+  for (const p of h.split(',')) {
+    const v = p.trim();
+    if (v.startsWith(WS_TOKEN_PREFIX)) return v.slice(WS_TOKEN_PREFIX.length);
+  }
+  return null;
+}
+
 export type AuthResult = 'ok' | 'missing' | 'invalid';
 
 export class Auth {
@@ -63,12 +78,15 @@ export class Auth {
     this.cookieName = `nestbox_session_${port}`;
   }
 
-  /** Bearer token or session cookie. */
+  /** Bearer token, the token offered as a WebSocket subprotocol, or session cookie. */
   check(req: IncomingMessage): AuthResult {
     const bearer = bearerOf(req);
     if (bearer !== null) return safeEqual(bearer, this.token) ? 'ok' : 'invalid';
+    // A stale token from an old link may come with a good cookie: the cookie decides then.
+    const offered = protocolTokenOf(req);
+    if (offered !== null && safeEqual(offered, this.token)) return 'ok';
     const cookie = parseCookies(req.headers.cookie).get(this.cookieName);
-    if (cookie === undefined) return 'missing';
+    if (cookie === undefined) return offered !== null ? 'invalid' : 'missing';
     for (const s of this.sessions) if (safeEqual(cookie, s)) return 'ok';
     return 'invalid';
   }

@@ -122,6 +122,39 @@ describe('nestbox serve', () => {
     expect((await request(`${server.origin}/api/health`, { headers: { Cookie: cookie } })).status).toBe(401);
   });
 
+  it('lets a page sign its first socket in with the token offered as a subprotocol, answering "nestbox" alone', async () => {
+    const wsUrl = `${server.origin.replace('http', 'ws')}/api/ws`;
+    const open = (protocols: string[], headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; protocol?: string; header?: string }>((resolve, reject) => {
+        const ws = new WebSocket(wsUrl, protocols, { headers: { Origin: server.origin, ...headers } });
+        let header: string | undefined;
+        ws.once('upgrade', (res) => (header = res.headers['sec-websocket-protocol'] as string | undefined));
+        ws.once('open', () => {
+          resolve({ status: 101, protocol: ws.protocol, header });
+          ws.close();
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0 });
+          ws.terminate();
+        });
+        ws.once('error', (e) => {
+          if (!/Unexpected server response/.test(e.message)) reject(e);
+        });
+      });
+    const good = await open(['nestbox', `nestbox.token.${server.token}`]);
+    expect(good).toEqual({ status: 101, protocol: 'nestbox', header: 'nestbox' });
+    expect((await open(['nestbox', 'nestbox.token.nope'])).status).toBe(401);
+    expect((await open(['nestbox'])).status).toBe(401);
+    // An old link's token next to a good session cookie: the cookie decides.
+    const s = await request(`${server.origin}/api/session`, { method: 'POST', headers: { Authorization: `Bearer ${server.token}`, Origin: server.origin } });
+    const cookie = s.headers['set-cookie']![0]!.split(';')[0]!;
+    expect((await open(['nestbox', 'nestbox.token.stale'], { Cookie: cookie })).status).toBe(101);
+    // The subprotocol is a way to carry the token on a socket, not a way to open a session.
+    expect((await request(`${server.origin}/api/session`, { method: 'POST', headers: { 'Sec-WebSocket-Protocol': `nestbox.token.${server.token}` } })).status).toBe(401);
+    expect(logs.join('\n')).not.toContain(server.token);
+  });
+
   it('refuses WebSocket upgrades without the token, from another origin, or to another host name', async () => {
     const wsUrl = `${server.origin.replace('http', 'ws')}/api/ws`;
     expect(await upgradeStatus(wsUrl, {})).toBe(401);

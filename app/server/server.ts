@@ -11,6 +11,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { API_VERSION } from '../api';
 import { WireRequestSchema, createDispatcher, toApiError, type WireResponse } from '../api/wire';
+import { WS_PROTOCOL } from '../api/socket';
 import { NestboxError } from '../core/errors';
 import type { Home } from '../core/library/home';
 import { createService, proxyVnc, type Service } from '../service';
@@ -143,7 +144,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const urlHost = shown.includes(':') ? `[${shown}]` : shown;
   const origin = `http://${urlHost}:${port}`;
 
-  const apiWss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE, perMessageDeflate: false });
+  const apiWss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE,
+    perMessageDeflate: false,
+    // The page offers "nestbox" and, on its first socket, "nestbox.token.<token>" to sign in with (see auth.ts):
+    // the answer names "nestbox" only, so the token never comes back in a response header.
+    handleProtocols: (protocols) => (protocols.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
   const vncWss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_MESSAGE,

@@ -8,12 +8,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { openHome } from '../core/library/home';
 import { tempHome, type TempHome } from '../../test/helpers';
+import { CHROMIUM, launchChromium } from '../../test/helpers/chromium.mjs';
 import { startServer, type RunningServer } from './server';
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 
 const ENTRY = `
@@ -56,10 +56,7 @@ describe.skipIf(!hasChromium)('the web bridge in Chromium', () => {
     rmSync(entry);
     writeFileSync(path.join(site, 'index.html'), '<!doctype html><html><head><meta charset="utf-8"><title>Nestbox</title><script type="module" src="./assets/app.js"></script></head><body></body></html>');
     server = await startServer({ home: openHome(home.env), port: 0, rendererDir: site, log: () => {} });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -109,6 +106,31 @@ describe.skipIf(!hasChromium)('the web bridge in Chromium', () => {
     expect(list.ok).toBe(true);
     expect(list.r.map((v: { name: string }) => v.name)).toEqual(['web-vm']);
     await page.close();
+  });
+
+  it('does not wait for the cookie: the first socket signs in with the token itself, and an old link falls back to the cookie', async () => {
+    // The cookie request fails: the socket, offering the token as a subprotocol, still serves the page.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.route('**/api/session', (r) => r.abort('connectionfailed'));
+    await open(server.url, page);
+    const r = await page.evaluate(() => (window as any).nestboxTest.call('host.info', {}));
+    expect(r).toMatchObject({ ok: true, r: { shell: 'web' } });
+    expect(await page.evaluate(() => (window as any).nestboxTest.sockets.map((s: WebSocket) => s.protocol))).toEqual(['nestbox']);
+    expect(await context.cookies()).toEqual([]);
+    // Signed in (cookie), then an old link whose token the server no longer knows: the cookie carries on.
+    await page.unroute('**/api/session');
+    // (Via about:blank: from the same page, a change of fragment alone would not load it again.)
+    await page.goto('about:blank');
+    await open(server.url, page);
+    // Calls wait for a sign-in under way, so once one is answered the cookie is there.
+    expect((await page.evaluate(() => (window as any).nestboxTest.call('host.info', {}))).ok).toBe(true);
+    expect((await context.cookies()).map((c) => c.name)).toEqual([`nestbox_session_${server.port}`]);
+    await page.goto('about:blank');
+    await open(`${server.origin}/#token=from-an-old-run`, page);
+    const again = await page.evaluate(() => (window as any).nestboxTest.call('vm.list', {}));
+    expect(again.ok).toBe(true);
+    await context.close();
   });
 
   it('without a token or cookie, calls fail with an AUTH error that says what to open', async () => {

@@ -14,6 +14,7 @@
  */
 import type { ApiError } from '../../../api/models';
 import { readWireFrame } from '../../../api/jsonClient';
+import { WS_PROTOCOL, WS_TOKEN_PREFIX } from '../../../api/socket';
 import type { InvokeOutcome, NestboxBridge } from '../../../api/wire';
 
 const DISCONNECTED: ApiError = {
@@ -125,68 +126,85 @@ export function createWebBridge(opts: { url?: string } = {}): NestboxBridge {
     }, backoff(attempt++, authFailed));
   };
 
+  /** Set while the token is being traded for the cookie; the first socket's queue waits for it (see connect). */
+  let signingIn: Promise<void> | null = null;
+
   const connect = () => {
     if (ws || connecting) return;
     connecting = true;
-    void signIn()
-      .catch(() => {})
-      .then(() => {
-        let opened = false;
-        const s = new WebSocket(wsUrl);
-        s.onopen = () => {
-          opened = true;
-          connecting = false;
-          ws = s;
-          attempt = 0;
-          authFailed = false;
-          const reconnected = everConnected;
-          everConnected = true;
-          const toSend = queue;
-          queue = [];
-          for (const q of toSend) s.send(q.frame);
-          if (reconnected) {
-            // Events may have been missed while away: have views refetch.
-            deliver('library.changed', { scope: 'vms' });
-            deliver('library.changed', { scope: 'images' });
-          }
-        };
-        s.onmessage = (m) => {
-          if (typeof m.data !== 'string') return;
-          let data: unknown;
-          try {
-            data = JSON.parse(m.data);
-          } catch {
-            return;
-          }
-          const frame = readWireFrame(data);
-          if (frame?.kind === 'res') {
-            const res = frame.res;
-            const resolve = pending.get(res.id);
-            if (!resolve) return;
-            pending.delete(res.id);
-            resolve(res.ok ? { ok: true, result: res.result } : { ok: false, error: res.error });
-            return;
-          }
-          if (frame?.kind === 'evt') deliver(frame.evt.event, frame.evt.payload);
-        };
-        s.onerror = () => {
-          // onclose follows
-        };
-        s.onclose = () => {
-          connecting = false;
-          ws = null;
-          if (opened) {
-            failAll(DISCONNECTED);
-            schedule();
-            return;
-          }
-          void probeAuth().then((notSignedIn) => {
-            authFailed = notSignedIn;
-            failAll(notSignedIn ? NOT_SIGNED_IN : DISCONNECTED);
-            schedule();
-          });
-        };
+    // With the printed URL's token in hand, the socket does not wait for the cookie: it offers the token itself as a
+    // subprotocol (browsers cannot set headers on a WebSocket), and the cookie — for reloads, thumbnails and the VNC
+    // sockets — is fetched alongside. One round trip fewer before the library arrives.
+    const offered = token;
+    if (offered !== null) {
+      signingIn = signIn()
+        .catch(() => {})
+        .finally(() => {
+          signingIn = null;
+        });
+    }
+    let opened = false;
+    const s = offered !== null ? new WebSocket(wsUrl, [WS_PROTOCOL, `${WS_TOKEN_PREFIX}${offered}`]) : new WebSocket(wsUrl);
+    s.onopen = () => {
+      opened = true;
+      connecting = false;
+      ws = s;
+      attempt = 0;
+      authFailed = false;
+      const reconnected = everConnected;
+      everConnected = true;
+      const flush = () => {
+        if (ws !== s) return;
+        const toSend = queue;
+        queue = [];
+        for (const q of toSend) s.send(q.frame);
+      };
+      // Replies may name thumbnails that need the cookie: let a sign-in still under way finish first (it
+      // normally has; then this is a microtask, not a wait).
+      if (signingIn) void signingIn.then(flush);
+      else flush();
+      if (reconnected) {
+        // Events may have been missed while away: have views refetch.
+        deliver('library.changed', { scope: 'vms' });
+        deliver('library.changed', { scope: 'images' });
+      }
+    };
+    s.onmessage = (m) => {
+      if (typeof m.data !== 'string') return;
+      let data: unknown;
+      try {
+        data = JSON.parse(m.data);
+      } catch {
+        return;
+      }
+      const frame = readWireFrame(data);
+      if (frame?.kind === 'res') {
+        const res = frame.res;
+        const resolve = pending.get(res.id);
+        if (!resolve) return;
+        pending.delete(res.id);
+        resolve(res.ok ? { ok: true, result: res.result } : { ok: false, error: res.error });
+        return;
+      }
+      if (frame?.kind === 'evt') deliver(frame.evt.event, frame.evt.payload);
+    };
+    s.onerror = () => {
+      // onclose follows
+    };
+    s.onclose = () => {
+      connecting = false;
+      ws = null;
+      if (opened) {
+        failAll(DISCONNECTED);
+        schedule();
+        return;
+      }
+      void probeAuth().then((notSignedIn) => {
+        authFailed = notSignedIn;
+        failAll(notSignedIn ? NOT_SIGNED_IN : DISCONNECTED);
+        schedule();
       });
+    };
   };
 
   return {
