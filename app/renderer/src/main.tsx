@@ -1,10 +1,10 @@
+// First: the connection and the library request (see boot.ts), before React and the views are evaluated.
+import { firstLibrary, stores } from './boot';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
-import { createAppClient } from './bridge';
-import { createStores } from './stores';
 import './styles.css';
 
-const stores = createStores(createAppClient());
-// Ask for the library before React's first render, so the data and the shell arrive together.
-stores.start();
+// One first render with the VMs in it, instead of an empty library and a second render a moment later: the list is
+// usually here by the time React is ready; a slow engine gets a quarter of a second before the page shows without it.
+await firstLibrary(250);
 createRoot(document.getElementById('root')!).render(<App stores={stores} />);
