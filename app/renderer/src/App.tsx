@@ -16,6 +16,7 @@ import { IconImages, IconLibrary, IconTasks } from './components/icons';
 import { useShortcuts } from './lib/shortcuts';
 import { pathOfDroppedFile, sourceKindOf } from './lib/files';
 import { visibleVms } from './lib/library';
+import { whenIdle } from './lib/idle';
 
 export function App({ stores }: { stores: Stores }) {
   useEffect(() => stores.start(), [stores]);
@@ -179,12 +180,7 @@ function DeferredToasts() {
   useEffect(() => {
     if (any) setMounted(true);
   }, [any]);
-  useEffect(() => {
-    const idle = (globalThis as { requestIdleCallback?: (cb: () => void) => number }).requestIdleCallback;
-    const preload = () => void loadToasts().catch(() => {});
-    if (idle) idle(preload);
-    else setTimeout(preload, 200);
-  }, []);
+  useEffect(() => whenIdle(() => void loadToasts().catch(() => {}), { fallbackMs: 200 }), []);
   return any || mounted ? (
     <Suspense fallback={null}>
       <ToastLayer />

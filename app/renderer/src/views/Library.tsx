@@ -4,6 +4,7 @@ import { useShallow } from 'zustand/react/shallow';
 import type { VmSummary } from '../../../api';
 import { formatBytes, formatDateTime, formatMemory, formatRelative, osLabel } from '../lib/format';
 import { isActive, visibleVms } from '../lib/library';
+import { whenIdle } from '../lib/idle';
 import type { SortKey } from '../stores';
 import { useHost, useStores, useUi, useVms } from '../stores/react';
 import { IconDisc, IconDownload, IconMore, IconPlay, IconPlus, IconSearch, IconSort, IconStop } from '../components/icons';
@@ -123,16 +124,6 @@ function firstRect(): { width: number; height: number } {
   return { width: 900, height: Math.max(ROW_HEIGHT, h) };
 }
 
-/** Runs fn when the page is next idle (soon, where there is no requestIdleCallback). */
-function whenIdle(fn: () => void): () => void {
-  if (typeof requestIdleCallback === 'undefined') {
-    const t = setTimeout(fn, 0);
-    return () => clearTimeout(t);
-  }
-  const id = requestIdleCallback(fn, { timeout: 500 });
-  return () => cancelIdleCallback(id);
-}
-
 function VmList({ vms }: { vms: VmSummary[] }) {
   const parent = useRef<HTMLDivElement>(null);
   const selected = useUi((s) => s.selected);
@@ -140,7 +131,7 @@ function VmList({ vms }: { vms: VmSummary[] }) {
   const [menu, setMenu] = useState<{ vm: { name: string; state: VmSummary['state'] }; at: MenuAnchor } | null>(null);
   // The first render draws what fits on the screen and one row more; the overscan grows once the page is idle.
   const [overscan, setOverscan] = useState(1);
-  useEffect(() => whenIdle(() => setOverscan(8)), []);
+  useEffect(() => whenIdle(() => setOverscan(8), { timeout: 500, fallbackMs: 0 }), []);
   const virtualizer = useVirtualizer({
     count: vms.length,
     getScrollElement: () => parent.current,
