@@ -36,17 +36,22 @@ function request(url: string, o: { method?: string; headers?: Record<string, str
   });
 }
 
-/** Tries a WebSocket upgrade; resolves with 101 or the refusal's HTTP status. */
-function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+/**
+ * Tries a WebSocket upgrade, offering `protocols` if given; resolves with 101 and the subprotocol the server chose
+ * (as the socket sees it, and as the response header said it), or with the refusal's HTTP status.
+ */
+function upgrade(url: string, headers: Record<string, string>, protocols: string[] = []): Promise<{ status: number; protocol?: string; header?: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
+    const ws = new WebSocket(url, protocols, { headers });
+    let header: string | undefined;
+    ws.once('upgrade', (res) => (header = res.headers['sec-websocket-protocol'] as string | undefined));
     ws.once('open', () => {
+      resolve(protocols.length > 0 ? { status: 101, protocol: ws.protocol, header } : { status: 101 });
       ws.close();
-      resolve(101);
     });
     ws.once('unexpected-response', (_req, res) => {
       res.resume();
-      resolve(res.statusCode ?? 0);
+      resolve({ status: res.statusCode ?? 0 });
       ws.terminate();
     });
     ws.once('error', (e) => {
@@ -54,6 +59,9 @@ function upgradeStatus(url: string, headers: Record<string, string>): Promise<nu
     });
   });
 }
+
+/** Tries a WebSocket upgrade; resolves with 101 or the refusal's HTTP status. */
+const upgradeStatus = async (url: string, headers: Record<string, string>): Promise<number> => (await upgrade(url, headers)).status;
 
 const until = <T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000) => waitFor(what, f, timeoutMs, 20);
 
@@ -124,24 +132,7 @@ describe('nestbox serve', () => {
 
   it('lets a page sign its first socket in with the token offered as a subprotocol, answering "nestbox" alone', async () => {
     const wsUrl = `${server.origin.replace('http', 'ws')}/api/ws`;
-    const open = (protocols: string[], headers: Record<string, string> = {}) =>
-      new Promise<{ status: number; protocol?: string; header?: string }>((resolve, reject) => {
-        const ws = new WebSocket(wsUrl, protocols, { headers: { Origin: server.origin, ...headers } });
-        let header: string | undefined;
-        ws.once('upgrade', (res) => (header = res.headers['sec-websocket-protocol'] as string | undefined));
-        ws.once('open', () => {
-          resolve({ status: 101, protocol: ws.protocol, header });
-          ws.close();
-        });
-        ws.once('unexpected-response', (_req, res) => {
-          res.resume();
-          resolve({ status: res.statusCode ?? 0 });
-          ws.terminate();
-        });
-        ws.once('error', (e) => {
-          if (!/Unexpected server response/.test(e.message)) reject(e);
-        });
-      });
+    const open = (protocols: string[], headers: Record<string, string> = {}) => upgrade(wsUrl, { Origin: server.origin, ...headers }, protocols);
     const good = await open(['nestbox', `nestbox.token.${server.token}`]);
     expect(good).toEqual({ status: 101, protocol: 'nestbox', header: 'nestbox' });
     expect((await open(['nestbox', 'nestbox.token.nope'])).status).toBe(401);
