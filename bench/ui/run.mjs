@@ -224,24 +224,17 @@ async function servedFirstRender(browser, url, trace) {
   return { ...t, cpuMs: tasks.reduce((n, x) => n + x.cpu, 0) };
 }
 
-/** A second load in the same tab: the renderer process exists and the assets are in the HTTP cache (an app reopened). */
+/**
+ * A second load in the same tab: the renderer process exists and the assets are in the HTTP cache (an app reopened).
+ * With `fake`, the library over the fake bridge; without, the floor page.
+ */
 async function warmFirstRender(browser, url, fake) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
-  await page.addInitScript({ content: `window.__nestboxFake = { vms: 500, pullIntervalMs: 100 };` });
-  await page.addInitScript({ content: fake });
-  await page.addInitScript({ content: INSTRUMENT });
-  await page.goto(url);
-  await page.evaluate(() => window.__bench.interactive);
-  await page.reload();
-  const r = await page.evaluate(() => window.__bench.interactive);
-  await ctx.close();
-  return r;
-}
-
-async function warmFloor(browser, url) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await ctx.newPage();
+  if (fake) {
+    await page.addInitScript({ content: `window.__nestboxFake = { vms: 500, pullIntervalMs: 100 };` });
+    await page.addInitScript({ content: fake });
+  }
   await page.addInitScript({ content: INSTRUMENT });
   await page.goto(url);
   await page.evaluate(() => window.__bench.interactive);
@@ -288,7 +281,7 @@ try {
   const warmF = [];
   for (let i = 0; i < RUNS; i++) {
     warm.push(await warmFirstRender(browser, srv.url, fake));
-    warmF.push(await warmFloor(browser, floorSrv.url));
+    warmF.push(await warmFirstRender(browser, floorSrv.url));
   }
   for (let i = 0; i < Math.min(RUNS, 3); i++) prog.push(await progressFrames(browser, srv.url, fake));
   const served = await withServedLibrary(500, async (url) => {
